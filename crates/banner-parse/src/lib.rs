@@ -1,0 +1,1 @@
+//! Scan banners in (work in progress).

@@ -1,0 +1,6 @@
+//! Byte-level BPE tokenizer retrained on scan banners, with stability-label alignment, for bannerlm.
+//!
+//! **Status: not implemented yet.** This crate is a placeholder in the bannerlm
+//! workspace so that the dependency graph of docs/ARCHITECTURE.md exists from
+//! the start; its API arrives with the issue that fills it (issue 5).
+//! It exports nothing today.

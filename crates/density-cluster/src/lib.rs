@@ -1,0 +1,6 @@
+//! HDBSCAN with several cluster-selection epsilons from one fit, for bannerlm.
+//!
+//! **Status: not implemented yet.** This crate is a placeholder in the bannerlm
+//! workspace so that the dependency graph of docs/ARCHITECTURE.md exists from
+//! the start; its API arrives with the issue that fills it (issue 8).
+//! It exports nothing today.

@@ -1,0 +1,33 @@
+//! # bannerlm
+//!
+//! Fingerprint Internet-connected devices from scan banners with a language
+//! model: the method of Sarabi, Yin and Liu, "An LLM-based Framework for
+//! Fingerprinting Internet-connected Devices" (IMC 2023), as reusable crates.
+//!
+//! This facade re-exports the member crates under short names so that one
+//! dependency gives the whole toolkit:
+//!
+//! | module | crate | stage |
+//! |---|---|---|
+//! | [`parse`] | `banner-parse` | banner records, HTTP parsing, pairing, stable/dynamic labels |
+//! | [`sim`] | `scan-sim` | simulated scans with ground truth |
+//! | [`tokenizer`] | `bpe-tokenizer` | byte-level BPE on banners |
+//! | [`model`] | `roberta-model` | RoBERTa encoder and heads |
+//! | [`trainer`] | `contrastive-trainer` | MLM pretraining, contrastive fine-tuning |
+//! | [`index`] | `embed-index` | embedding store, PCA, nearest neighbours |
+//! | [`cluster`] | `density-cluster` | HDBSCAN at several epsilons |
+//! | [`fingerprint`] | `lcs-fingerprint` | regex fingerprints from clusters |
+//! | [`recog`] | `recog-compat` | Rapid7 Recog databases |
+//!
+//! See `docs/ARCHITECTURE.md` for how the crates depend on each other and
+//! the README for which stages are implemented today.
+
+pub use banner_parse as parse;
+pub use bpe_tokenizer as tokenizer;
+pub use contrastive_trainer as trainer;
+pub use density_cluster as cluster;
+pub use embed_index as index;
+pub use lcs_fingerprint as fingerprint;
+pub use recog_compat as recog;
+pub use roberta_model as model;
+pub use scan_sim as sim;
