@@ -1,0 +1,276 @@
+//! Stable / dynamic character labels from a pair of banners (the paper's rule).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::http::HttpBanner;
+use crate::matching::Matcher;
+
+/// The label of one banner byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// Not labelled: header names, separators, line terminators, the leading `HTTP/`.
+    Unlabelled,
+    /// Part of a common substring of the two banners (y = 1).
+    Stable,
+    /// A value byte that did not match (y = 0).
+    Dynamic,
+}
+
+/// How a banner is split into comparable fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum BannerKind {
+    /// HTTP response head: status line, headers (compared by name), body.
+    #[default]
+    Http,
+    /// Any other protocol: the whole banner is one text block.
+    Text,
+}
+
+impl BannerKind {
+    /// `Http` for the protocols `http`/`https`, else `Text`.
+    pub fn for_protocol(protocol: &str) -> Self {
+        if protocol.eq_ignore_ascii_case("http") || protocol.eq_ignore_ascii_case("https") {
+            BannerKind::Http
+        } else {
+            BannerKind::Text
+        }
+    }
+}
+
+/// Parameters of the labelling rule. The defaults are the paper's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelParams {
+    min_match: usize,
+}
+
+impl Default for LabelParams {
+    fn default() -> Self {
+        LabelParams { min_match: 3 }
+    }
+}
+
+impl LabelParams {
+    /// Matching blocks shorter than `min_match` bytes are ignored (paper: 3).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`](crate::Error::InvalidParam) when `min_match` is 0.
+    pub fn min_match(mut self, min_match: usize) -> crate::Result<Self> {
+        if min_match == 0 {
+            return Err(crate::Error::InvalidParam {
+                name: "min_match",
+                reason: "must be at least 1".into(),
+            });
+        }
+        self.min_match = min_match;
+        Ok(self)
+    }
+
+    /// The minimum block length.
+    pub fn get_min_match(&self) -> usize {
+        self.min_match
+    }
+}
+
+/// Per-byte labels of both banners of a pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairLabels {
+    /// One label per byte of the first banner.
+    pub a: Vec<Label>,
+    /// One label per byte of the second banner.
+    pub b: Vec<Label>,
+    /// Number of stable bytes in the first banner (equal to that of the
+    /// second: matched blocks have the same length on both sides).
+    pub matched: usize,
+}
+
+impl PairLabels {
+    /// Runs of equal labels of the first banner as `(span, label)`.
+    pub fn spans_a(&self) -> Vec<(Range<usize>, Label)> {
+        label_runs(&self.a)
+    }
+
+    /// Runs of equal labels of the second banner as `(span, label)`.
+    pub fn spans_b(&self) -> Vec<(Range<usize>, Label)> {
+        label_runs(&self.b)
+    }
+}
+
+/// Compresses per-byte labels into runs `(span, label)`.
+///
+/// ```
+/// use banner_parse::{label_runs, Label::*};
+/// assert_eq!(label_runs(&[Stable, Stable, Dynamic]), vec![(0..2, Stable), (2..3, Dynamic)]);
+/// ```
+pub fn label_runs(labels: &[Label]) -> Vec<(Range<usize>, Label)> {
+    let mut runs: Vec<(Range<usize>, Label)> = Vec::new();
+    for (i, &l) in labels.iter().enumerate() {
+        match runs.last_mut() {
+            Some((r, last)) if *last == l => r.end = i + 1,
+            _ => runs.push((i..i + 1, l)),
+        }
+    }
+    runs
+}
+
+/// A comparable field of a banner: its identity and the span of its value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FieldKey {
+    Status,
+    /// Lowercased header name and occurrence index among same-named headers.
+    Header(Vec<u8>, usize),
+    Body,
+    Block,
+}
+
+fn fields(raw: &[u8], kind: BannerKind) -> Vec<(FieldKey, Range<usize>)> {
+    match kind {
+        BannerKind::Text => vec![(FieldKey::Block, 0..raw.len())],
+        BannerKind::Http => {
+            let http = HttpBanner::parse(raw);
+            let mut out = Vec::with_capacity(http.headers().len() + 2);
+            if let Some(s) = http.status() {
+                out.push((FieldKey::Status, s.value_span.clone()));
+            }
+            let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
+            for h in http.headers() {
+                let name = h.name.to_ascii_lowercase();
+                let n = seen.entry(name.clone()).or_insert(0);
+                out.push((FieldKey::Header(name, *n), h.value_span.clone()));
+                *n += 1;
+            }
+            if let Some(body) = http.body_span() {
+                out.push((FieldKey::Body, body));
+            }
+            out
+        }
+    }
+}
+
+/// Labels a pair of banners of the same service with the paper's rule,
+/// using default [`LabelParams`].
+///
+/// Both banners are split into fields (HTTP: status line after `HTTP/`,
+/// each header value, the body; other protocols: one block). Fields present
+/// in both banners (headers by case-insensitive name; the k-th duplicate with
+/// the k-th; order ignored) are compared with difflib's matching blocks;
+/// blocks shorter than 3 bytes are dropped; matched bytes are
+/// [`Label::Stable`], every other value byte [`Label::Dynamic`] (including
+/// values of headers present in only one banner), and everything that is not
+/// a value (header names, `: `, line ends, `HTTP/`) is [`Label::Unlabelled`].
+///
+/// ```
+/// use banner_parse::{label_pair, BannerKind, Label};
+///
+/// let a = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nETag: \"5f1a-3c\"\r\n";
+/// let b = b"HTTP/1.1 200 OK\r\nETag: \"77b0-9d\"\r\nServer: nginx\r\n";
+/// let labels = label_pair(a, b, BannerKind::Http);
+/// let server = a.windows(5).position(|w| w == b"nginx").unwrap();
+/// assert!(labels.a[server..server + 5].iter().all(|l| *l == Label::Stable));
+/// assert_eq!(labels.a[0], Label::Unlabelled); // "HTTP/"
+/// assert!(labels.a.contains(&Label::Dynamic)); // the ETag
+/// ```
+pub fn label_pair(a: &[u8], b: &[u8], kind: BannerKind) -> PairLabels {
+    Labeler::new(LabelParams::default()).label(a, b, kind)
+}
+
+/// A reusable labeller: holds the parameters and scratch space, so labelling
+/// many pairs does not allocate per field.
+#[derive(Debug, Clone, Default)]
+pub struct Labeler {
+    params: LabelParams,
+    matcher: Matcher,
+}
+
+impl Labeler {
+    /// A labeller with the given parameters.
+    pub fn new(params: LabelParams) -> Self {
+        Labeler {
+            params,
+            matcher: Matcher::new(),
+        }
+    }
+
+    /// Labels a pair; see [`label_pair`] for the rule.
+    pub fn label(&mut self, a: &[u8], b: &[u8], kind: BannerKind) -> PairLabels {
+        let mut la = vec![Label::Unlabelled; a.len()];
+        let mut lb = vec![Label::Unlabelled; b.len()];
+        let fa = fields(a, kind);
+        let fb = fields(b, kind);
+        for (_, r) in &fa {
+            la[r.clone()].fill(Label::Dynamic);
+        }
+        for (_, r) in &fb {
+            lb[r.clone()].fill(Label::Dynamic);
+        }
+        let index_b: HashMap<&FieldKey, &Range<usize>> = fb.iter().map(|(k, r)| (k, r)).collect();
+        let mut matched = 0;
+        for (key, ra) in &fa {
+            let Some(rb) = index_b.get(key) else { continue };
+            let (va, vb) = (&a[ra.clone()], &b[(*rb).clone()]);
+            for m in self.matcher.matching_blocks(va, vb) {
+                if m.len < self.params.min_match {
+                    continue;
+                }
+                la[ra.start + m.a_start..ra.start + m.a_start + m.len].fill(Label::Stable);
+                lb[rb.start + m.b_start..rb.start + m.b_start + m.len].fill(Label::Stable);
+                matched += m.len;
+            }
+        }
+        PairLabels {
+            a: la,
+            b: lb,
+            matched,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unlabelled_values_labelled() {
+        let a = b"HTTP/1.1 200 OK\r\nServer: Apache\r\nX-Id: abc123456\r\n";
+        let b = b"HTTP/1.1 404 Not Found\r\nServer: Apache\r\nX-Id: zzz999999\r\n";
+        let l = label_pair(a, b, BannerKind::Http);
+        assert!(l.a[..5].iter().all(|x| *x == Label::Unlabelled));
+        let s = 25; // "Apache" in a
+        assert_eq!(&a[s..s + 6], b"Apache");
+        assert!(l.a[s..s + 6].iter().all(|x| *x == Label::Stable));
+        assert_eq!(l.a[s - 1], Label::Unlabelled);
+        // "1.1 " matched (4 bytes); "200 OK" vs "404 Not Found" has no 3-byte block.
+        assert_eq!(&l.a[5..9], &[Label::Stable; 4]);
+        assert_eq!(l.a[9], Label::Dynamic);
+    }
+
+    #[test]
+    fn header_only_on_one_side_is_dynamic() {
+        let l = label_pair(b"A: xyz\r\n", b"B: xyz\r\n", BannerKind::Http);
+        assert_eq!(l.matched, 0);
+        assert_eq!(&l.a[3..6], &[Label::Dynamic; 3]);
+    }
+
+    #[test]
+    fn text_block() {
+        let l = label_pair(
+            b"SSH-2.0-OpenSSH_8.9",
+            b"SSH-2.0-OpenSSH_9.1",
+            BannerKind::Text,
+        );
+        assert_eq!(l.matched, 16);
+    }
+
+    #[test]
+    fn min_match_validated() {
+        assert!(matches!(
+            LabelParams::default().min_match(0),
+            Err(crate::Error::InvalidParam {
+                name: "min_match",
+                ..
+            })
+        ));
+    }
+}

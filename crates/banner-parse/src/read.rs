@@ -1,0 +1,649 @@
+//! Streaming readers for banner records: bannerlm JSONL, zgrab2 HTTP output,
+//! Censys BigQuery JSON exports and plain text, plain or gzip-compressed.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::error::{BadLineKind, Error, Result};
+use crate::record::BannerRecord;
+
+/// The format of an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// Decide from the first non-empty line: bannerlm JSONL, zgrab2 or Censys.
+    /// Plain text is never guessed; ask for [`Format::Text`] explicitly.
+    #[default]
+    Auto,
+    /// bannerlm's banner-record JSON Lines (see [`BannerRecord`]).
+    Jsonl,
+    /// zgrab2 output of the `http` module, one JSON object per line.
+    Zgrab2Http,
+    /// Censys BigQuery JSON export rows (`host_identifier`, `port`,
+    /// `service_name`, base64 `banner`, `observed_at`).
+    Censys,
+    /// One banner per line, with C-style escapes decoded (`\r`, `\n`, `\t`,
+    /// `\\`, `\xNN`); ip `0.0.0.0` and port/snapshot/protocol from the
+    /// [`ReadOptions`]. For matching or embedding single banners, not pairing.
+    Text,
+}
+
+/// What a reader does with a line it cannot turn into a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum OnBadLine {
+    /// Yield an [`Error::BadLine`] and stop reading.
+    #[default]
+    Fail,
+    /// Skip the line, count it and keep its report (see [`RecordReader::bad_lines`]).
+    Skip,
+}
+
+/// A line that was skipped, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// 1-based line number.
+    pub line: u64,
+    /// Why it was rejected.
+    pub kind: BadLineKind,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.kind)
+    }
+}
+
+/// Options of a [`RecordReader`]. `Default` reads any supported JSON format
+/// and fails on the first bad line.
+///
+/// ```
+/// use banner_parse::{Format, OnBadLine, ReadOptions};
+/// let opts = ReadOptions::default()
+///     .format(Format::Zgrab2Http)
+///     .on_bad_line(OnBadLine::Skip)
+///     .port(8080)
+///     .snapshot("2023-07-04");
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadOptions {
+    format: Format,
+    on_bad_line: OnBadLine,
+    snapshot: Option<String>,
+    port: Option<u16>,
+    protocol: Option<String>,
+    max_kept_bad_lines: Option<usize>,
+}
+
+impl ReadOptions {
+    /// The input format (default [`Format::Auto`]).
+    #[must_use]
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = format;
+        self
+    }
+    /// What to do with bad lines (default [`OnBadLine::Fail`]).
+    #[must_use]
+    pub fn on_bad_line(mut self, on_bad_line: OnBadLine) -> Self {
+        self.on_bad_line = on_bad_line;
+        self
+    }
+    /// Snapshot name for records whose format lacks one (zgrab2 without a
+    /// timestamp, text), or to override it for every record.
+    #[must_use]
+    pub fn snapshot(mut self, snapshot: impl Into<String>) -> Self {
+        self.snapshot = Some(snapshot.into());
+        self
+    }
+    /// Port for formats without one (zgrab2 default 80, text default 0).
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+    /// Protocol for text input (default `http`).
+    #[must_use]
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+    /// How many skipped lines are kept in full (default 10,000); all are counted.
+    #[must_use]
+    pub fn max_kept_bad_lines(mut self, n: usize) -> Self {
+        self.max_kept_bad_lines = Some(n);
+        self
+    }
+}
+
+/// Streams [`BannerRecord`]s from a file, stdin or any reader, in constant
+/// memory (one line at a time). Gzip input is detected by its magic bytes.
+///
+/// ```no_run
+/// use banner_parse::{OnBadLine, ReadOptions, RecordReader};
+///
+/// let mut reader = RecordReader::open(
+///     "snapshot-2023-07.jsonl.gz",
+///     ReadOptions::default().on_bad_line(OnBadLine::Skip),
+/// )?;
+/// for record in &mut reader {
+///     let record = record?;
+///     println!("{}", record.key());
+/// }
+/// for bad in reader.bad_lines() {
+///     eprintln!("skipped {bad}");
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct RecordReader {
+    input: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    opts: ReadOptions,
+    format: Format,
+    line_no: u64,
+    buf: Vec<u8>,
+    bad: Vec<BadLine>,
+    bad_count: u64,
+    records: u64,
+    done: bool,
+}
+
+impl std::fmt::Debug for RecordReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordReader")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("line", &self.line_no)
+            .finish_non_exhaustive()
+    }
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+impl RecordReader {
+    /// Opens `path` (`-` for stdin); gzip is detected from the content.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be opened or read.
+    pub fn open(path: impl AsRef<Path>, opts: ReadOptions) -> Result<Self> {
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
+            return Self::from_reader(std::io::stdin(), "<stdin>", opts);
+        }
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::from_reader(file, path, opts)
+    }
+
+    /// Reads from any byte source; `name` is used in error reports.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the first bytes cannot be read.
+    pub fn from_reader(
+        reader: impl Read + Send + 'static,
+        name: impl Into<PathBuf>,
+        opts: ReadOptions,
+    ) -> Result<Self> {
+        let path = name.into();
+        let mut buffered = BufReader::with_capacity(1 << 16, reader);
+        let head = buffered.fill_buf().map_err(|e| Error::io(&path, e))?;
+        let input: Box<dyn BufRead + Send> = if head.starts_with(&GZIP_MAGIC) {
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                flate2::bufread::MultiGzDecoder::new(buffered),
+            ))
+        } else {
+            Box::new(buffered)
+        };
+        Ok(RecordReader {
+            input,
+            path,
+            format: opts.format,
+            opts,
+            line_no: 0,
+            buf: Vec::with_capacity(4096),
+            bad: Vec::new(),
+            bad_count: 0,
+            records: 0,
+            done: false,
+        })
+    }
+
+    /// The format in use (resolved once the first line was read under [`Format::Auto`]).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The skipped lines kept so far (at most `max_kept_bad_lines`).
+    pub fn bad_lines(&self) -> &[BadLine] {
+        &self.bad
+    }
+
+    /// How many lines were skipped so far (all of them, kept or not).
+    pub fn bad_line_count(&self) -> u64 {
+        self.bad_count
+    }
+
+    /// How many records were yielded so far.
+    pub fn record_count(&self) -> u64 {
+        self.records
+    }
+
+    /// Lines read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.line_no
+    }
+
+    fn parse_line(&mut self) -> std::result::Result<BannerRecord, BadLineKind> {
+        let line = trim_line_end(&self.buf);
+        if self.format == Format::Auto {
+            self.format = detect(line)?;
+        }
+        match self.format {
+            Format::Jsonl | Format::Auto => serde_json::from_slice::<BannerRecord>(line)
+                .map_err(|e| BadLineKind::Json(e.to_string()))
+                .map(|mut r| {
+                    if let Some(s) = &self.opts.snapshot {
+                        r.snapshot.clone_from(s);
+                    }
+                    r
+                }),
+            Format::Zgrab2Http => parse_zgrab2(line, &self.opts),
+            Format::Censys => parse_censys(line, &self.opts),
+            Format::Text => Ok(BannerRecord {
+                ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                port: self.opts.port.unwrap_or(0),
+                snapshot: self.opts.snapshot.clone().unwrap_or_default(),
+                protocol: self.opts.protocol.clone().unwrap_or_else(|| "http".into()),
+                banner: unescape(line),
+            }),
+        }
+    }
+}
+
+fn trim_line_end(buf: &[u8]) -> &[u8] {
+    let mut s = buf;
+    if let [rest @ .., b'\n'] = s {
+        s = rest;
+    }
+    if let [rest @ .., b'\r'] = s {
+        s = rest;
+    }
+    s
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+impl Iterator for RecordReader {
+    type Item = Result<BannerRecord>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buf.clear();
+            match self.input.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(Error::io(&self.path, e)));
+                }
+            }
+            self.line_no += 1;
+            if is_blank(&self.buf) {
+                continue;
+            }
+            match self.parse_line() {
+                Ok(rec) => {
+                    self.records += 1;
+                    return Some(Ok(rec));
+                }
+                Err(kind) => match self.opts.on_bad_line {
+                    OnBadLine::Fail => {
+                        self.done = true;
+                        return Some(Err(Error::BadLine {
+                            path: self.path.clone(),
+                            line: self.line_no,
+                            kind,
+                        }));
+                    }
+                    OnBadLine::Skip => {
+                        self.bad_count += 1;
+                        if self.bad.len() < self.opts.max_kept_bad_lines.unwrap_or(10_000) {
+                            self.bad.push(BadLine {
+                                path: self.path.clone(),
+                                line: self.line_no,
+                                kind,
+                            });
+                        }
+                    }
+                },
+            }
+        }
+        None
+    }
+}
+
+fn detect(line: &[u8]) -> std::result::Result<Format, BadLineKind> {
+    let v: Value = serde_json::from_slice(line).map_err(|e| {
+        BadLineKind::Json(format!(
+            "{e} (cannot detect the format from this line; text input needs Format::Text)"
+        ))
+    })?;
+    if v.get("banner").is_some() && v.get("ip").is_some() {
+        Ok(Format::Jsonl)
+    } else if v.get("host_identifier").is_some() {
+        Ok(Format::Censys)
+    } else if v.pointer("/data/http").is_some() {
+        Ok(Format::Zgrab2Http)
+    } else {
+        Err(BadLineKind::InvalidField {
+            field: "<record>",
+            reason: "unknown record shape: expected a banner record (ip, banner), zgrab2 \
+                     (data.http) or Censys export (host_identifier)"
+                .into(),
+        })
+    }
+}
+
+fn parse_ip(v: Option<&Value>, field: &'static str) -> std::result::Result<IpAddr, BadLineKind> {
+    let s = v
+        .and_then(Value::as_str)
+        .ok_or(BadLineKind::MissingField(field))?;
+    s.parse().map_err(|e| BadLineKind::InvalidField {
+        field,
+        reason: format!("{e}: {s:?}"),
+    })
+}
+
+fn date_of(ts: &str) -> Option<String> {
+    let d = ts.get(..10)?;
+    let ok = d.bytes().enumerate().all(|(i, c)| {
+        if i == 4 || i == 7 {
+            c == b'-'
+        } else {
+            c.is_ascii_digit()
+        }
+    });
+    ok.then(|| d.to_string())
+}
+
+/// `content_type` -> `Content-Type` (zgrab2 lowercases names and maps `-` to `_`).
+fn zgrab_header_name(key: &str) -> String {
+    key.split('_')
+        .map(|part| {
+            let mut c = part.chars();
+            match c.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn string_values(v: &Value) -> Vec<&str> {
+    match v {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn parse_zgrab2(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRecord, BadLineKind> {
+    let v: Value = serde_json::from_slice(line).map_err(|e| BadLineKind::Json(e.to_string()))?;
+    let ip = parse_ip(v.get("ip"), "ip")?;
+    let http = v
+        .pointer("/data/http")
+        .ok_or(BadLineKind::MissingField("data.http"))?;
+    let response = http.pointer("/result/response").ok_or_else(|| {
+        let status = http
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        let error = http.get("error").and_then(Value::as_str).unwrap_or("");
+        BadLineKind::NoBanner(format!("zgrab2 status {status} {error}").trim().to_string())
+    })?;
+    let snapshot = opts
+        .snapshot
+        .clone()
+        .or_else(|| {
+            http.get("timestamp")
+                .and_then(Value::as_str)
+                .and_then(date_of)
+        })
+        .unwrap_or_default();
+    let port = opts
+        .port
+        .or_else(|| {
+            let host = response.pointer("/request/url/host")?.as_str()?;
+            host.rsplit_once(':')?.1.parse().ok()
+        })
+        .unwrap_or(80);
+    let protocol = response
+        .pointer("/request/url/scheme")
+        .and_then(Value::as_str)
+        .unwrap_or("http")
+        .to_ascii_lowercase();
+    let banner = if let Some(raw) = response.get("headers_raw").and_then(Value::as_str) {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw.as_bytes())
+            .map_err(|e| BadLineKind::InvalidField {
+                field: "data.http.result.response.headers_raw",
+                reason: format!("invalid base64: {e}"),
+            })?
+    } else {
+        let proto = response
+            .pointer("/protocol/name")
+            .and_then(Value::as_str)
+            .unwrap_or("HTTP/1.1");
+        let status_line = response.get("status_line").and_then(Value::as_str).ok_or(
+            BadLineKind::MissingField("data.http.result.response.status_line"),
+        )?;
+        let mut out = format!("{proto} {status_line}\r\n");
+        if let Some(Value::Object(headers)) = response.get("headers") {
+            for (key, value) in headers {
+                if key == "unknown" {
+                    if let Value::Array(items) = value {
+                        for item in items {
+                            let name = item.get("key").and_then(Value::as_str).unwrap_or("");
+                            for v in item.get("value").map(string_values).unwrap_or_default() {
+                                let _ = write!(out, "{name}: {v}\r\n");
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let name = zgrab_header_name(key);
+                for v in string_values(value) {
+                    let _ = write!(out, "{name}: {v}\r\n");
+                }
+            }
+        }
+        out.into_bytes()
+    };
+    Ok(BannerRecord {
+        ip,
+        port,
+        snapshot,
+        protocol,
+        banner,
+    })
+}
+
+fn parse_censys(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRecord, BadLineKind> {
+    let v: Value = serde_json::from_slice(line).map_err(|e| BadLineKind::Json(e.to_string()))?;
+    let host = v
+        .get("host_identifier")
+        .ok_or(BadLineKind::MissingField("host_identifier"))?;
+    let ip = match host {
+        Value::String(_) => parse_ip(Some(host), "host_identifier")?,
+        Value::Object(_) => host
+            .get("ipv4")
+            .filter(|x| !x.is_null())
+            .or_else(|| host.get("ipv6").filter(|x| !x.is_null()))
+            .map_or(
+                Err(BadLineKind::MissingField("host_identifier.ipv4")),
+                |x| parse_ip(Some(x), "host_identifier.ipv4"),
+            )?,
+        _ => {
+            return Err(BadLineKind::InvalidField {
+                field: "host_identifier",
+                reason: "expected a string or an object with ipv4/ipv6".into(),
+            });
+        }
+    };
+    let port = match v.get("port") {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => return Err(BadLineKind::MissingField("port")),
+    }
+    .and_then(|p| u16::try_from(p).ok())
+    .ok_or_else(|| BadLineKind::InvalidField {
+        field: "port",
+        reason: "not a port number".into(),
+    })?;
+    let protocol = v
+        .get("service_name")
+        .and_then(Value::as_str)
+        .ok_or(BadLineKind::MissingField("service_name"))?
+        .to_ascii_lowercase();
+    let b64 = v
+        .get("banner")
+        .and_then(Value::as_str)
+        .ok_or(BadLineKind::MissingField("banner"))?;
+    let banner = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|e| BadLineKind::InvalidField {
+            field: "banner",
+            reason: format!("invalid base64: {e}"),
+        })?;
+    let snapshot = opts
+        .snapshot
+        .clone()
+        .or_else(|| {
+            v.get("observed_at")
+                .and_then(Value::as_str)
+                .and_then(date_of)
+        })
+        .or_else(|| {
+            v.get("snapshot_date")
+                .and_then(Value::as_str)
+                .and_then(date_of)
+        })
+        .unwrap_or_default();
+    Ok(BannerRecord {
+        ip,
+        port,
+        snapshot,
+        protocol,
+        banner,
+    })
+}
+
+/// Decodes C-style escapes (`\r \n \t \0 \\ \xNN`); unknown escapes stay as written.
+fn unescape(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        if line[i] == b'\\' && i + 1 < line.len() {
+            let decoded = match line[i + 1] {
+                b'r' => Some((b'\r', 2)),
+                b'n' => Some((b'\n', 2)),
+                b't' => Some((b'\t', 2)),
+                b'0' => Some((0, 2)),
+                b'\\' => Some((b'\\', 2)),
+                b'x' if i + 4 <= line.len() => std::str::from_utf8(&line[i + 2..i + 4])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .map(|b| (b, 4)),
+                _ => None,
+            };
+            if let Some((b, n)) = decoded {
+                out.push(b);
+                i += n;
+                continue;
+            }
+        }
+        out.push(line[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(data: &'static [u8], opts: ReadOptions) -> (Vec<BannerRecord>, RecordReader) {
+        let mut r = RecordReader::from_reader(data, "<memory>", opts).expect("open");
+        let recs: Vec<_> = r.by_ref().collect::<Result<_>>().expect("records");
+        (recs, r)
+    }
+
+    #[test]
+    fn zgrab_headers_map() {
+        let line = br#"{"ip":"192.0.2.1","data":{"http":{"status":"success","protocol":"http","timestamp":"2023-07-04T10:00:00Z","result":{"response":{"status_line":"200 OK","protocol":{"name":"HTTP/1.1"},"headers":{"server":["nginx"],"content_type":["text/html"],"unknown":[{"key":"X-Thing","value":["1"]}]}}}}}}"#;
+        let (recs, _) = read_all(line, ReadOptions::default());
+        assert_eq!(recs[0].snapshot, "2023-07-04");
+        assert_eq!(
+            recs[0].banner,
+            b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nX-Thing: 1\r\n"
+        );
+    }
+
+    #[test]
+    fn censys_base64_latin1() {
+        let line = br#"{"host_identifier":{"ipv4":"192.0.2.9"},"port":"8080","service_name":"HTTP","banner":"SFRUUC8xLjEgMjAwIE9LDQpTZXJ2ZXI6IP8NCg==","truncated":false,"observed_at":"2023-08-01 12:00:00 UTC"}"#;
+        let (recs, _) = read_all(line, ReadOptions::default());
+        assert_eq!(recs[0].port, 8080);
+        assert_eq!(recs[0].protocol, "http");
+        assert_eq!(recs[0].banner, b"HTTP/1.1 200 OK\r\nServer: \xff\r\n");
+        assert_eq!(recs[0].snapshot, "2023-08-01");
+    }
+
+    #[test]
+    fn text_unescape() {
+        let (recs, _) = read_all(
+            b"HTTP/1.0 200 OK\\r\\nServer: a\\x00\\\\\n",
+            ReadOptions::default().format(Format::Text),
+        );
+        assert_eq!(recs[0].banner, b"HTTP/1.0 200 OK\r\nServer: a\x00\\");
+    }
+
+    #[test]
+    fn bad_lines_fail_or_skip() {
+        let data: &'static [u8] = b"{\"ip\":\"192.0.2.1\",\"port\":80,\"snapshot\":\"s\",\"protocol\":\"http\",\"banner\":\"x\"}\nnot json\n\n{\"ip\":\"bad\",\"port\":80,\"snapshot\":\"s\",\"protocol\":\"http\",\"banner\":\"x\"}\n";
+        let mut r =
+            RecordReader::from_reader(data, "f.jsonl", ReadOptions::default()).expect("open");
+        assert!(r.next().is_some_and(|x| x.is_ok()));
+        let err = r.next().and_then(Result::err).map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref()
+                .map(|e| e.starts_with("f.jsonl:2: invalid JSON")),
+            Some(true)
+        );
+        assert!(r.next().is_none());
+
+        let mut r = RecordReader::from_reader(
+            data,
+            "f.jsonl",
+            ReadOptions::default().on_bad_line(OnBadLine::Skip),
+        )
+        .expect("open");
+        assert_eq!(r.by_ref().count(), 1);
+        let lines: Vec<u64> = r.bad_lines().iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![2, 4]);
+        assert_eq!(r.bad_line_count(), 2);
+    }
+}

@@ -1,0 +1,132 @@
+//! Atomic writer of banner-record JSON Lines.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::write::GzEncoder;
+
+use crate::error::{Error, Result};
+use crate::record::BannerRecord;
+
+enum Sink {
+    Plain(BufWriter<File>),
+    Gzip(BufWriter<GzEncoder<File>>),
+}
+
+/// Writes [`BannerRecord`]s as JSON Lines, gzip-compressed when the path ends
+/// in `.gz`. The file appears under its name only when [`finish`](Self::finish)
+/// succeeds: records go to a temporary file in the same directory that is
+/// renamed at the end, so a killed run never leaves a truncated file behind.
+///
+/// ```
+/// use banner_parse::{BannerRecord, RecordWriter, RecordReader, ReadOptions};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("snap.jsonl.gz");
+/// let rec = BannerRecord {
+///     ip: "192.0.2.1".parse()?,
+///     port: 22,
+///     snapshot: "2023-07-04".into(),
+///     protocol: "ssh".into(),
+///     banner: b"SSH-2.0-OpenSSH_8.9p1\r\n".to_vec(),
+/// };
+/// let mut w = RecordWriter::create(&path)?;
+/// w.write(&rec)?;
+/// w.finish()?;
+/// let back: Vec<_> = RecordReader::open(&path, ReadOptions::default())?.collect::<Result<_, _>>()?;
+/// assert_eq!(back, vec![rec]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct RecordWriter {
+    sink: Sink,
+    temp: tempfile::TempPath,
+    path: PathBuf,
+    written: u64,
+}
+
+impl std::fmt::Debug for RecordWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordWriter")
+            .field("path", &self.path)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordWriter {
+    /// Starts writing to `path` (gzip when it ends in `.gz`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the temporary file cannot be created.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".bannerlm-")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&dir, e))?;
+        let (file, temp) = temp.into_parts();
+        let gz = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+        let sink = if gz {
+            Sink::Gzip(BufWriter::with_capacity(
+                1 << 16,
+                GzEncoder::new(file, flate2::Compression::fast()),
+            ))
+        } else {
+            Sink::Plain(BufWriter::with_capacity(1 << 16, file))
+        };
+        Ok(RecordWriter {
+            sink,
+            temp,
+            path,
+            written: 0,
+        })
+    }
+
+    /// Appends one record.
+    ///
+    /// # Errors
+    /// [`Error::Io`] on a write error.
+    pub fn write(&mut self, record: &BannerRecord) -> Result<()> {
+        let w: &mut dyn Write = match &mut self.sink {
+            Sink::Plain(w) => w,
+            Sink::Gzip(w) => w,
+        };
+        serde_json::to_writer(&mut *w, record)
+            .map_err(|e| Error::io(&self.path, std::io::Error::other(e)))?;
+        w.write_all(b"\n").map_err(|e| Error::io(&self.path, e))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flushes, syncs and moves the file into place.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when flushing or renaming fails.
+    pub fn finish(self) -> Result<PathBuf> {
+        let path = self.path;
+        let io = |e| Error::io(&path, e);
+        let file = match self.sink {
+            Sink::Plain(w) => w.into_inner().map_err(|e| io(e.into_error()))?,
+            Sink::Gzip(w) => w
+                .into_inner()
+                .map_err(|e| io(e.into_error()))?
+                .finish()
+                .map_err(io)?,
+        };
+        file.sync_all().map_err(io)?;
+        self.temp.persist(&path).map_err(|e| io(e.error))?;
+        Ok(path)
+    }
+}
