@@ -77,7 +77,7 @@ mod record;
 mod write;
 
 pub use error::{BadLineKind, Error, Result};
-pub use escape::escape_bytes;
+pub use escape::{LabelStyle, escape_bytes, render_labels};
 pub use http::{Header, HttpBanner, StatusLine};
 pub use labels::{BannerKind, Label, LabelParams, Labeler, PairLabels, label_pair, label_runs};
 pub use matching::{MatchBlock, Matcher, matching_blocks};
@@ -85,3 +85,21 @@ pub use pair::{BannerPair, PairJoin, PairStats, PairStream, Pairing, pair_in_mem
 pub use read::{BadLine, Format, OnBadLine, ReadOptions, RecordReader};
 pub use record::{BannerRecord, RecordKey, ServiceKey};
 pub use write::RecordWriter;
+
+#[cfg(test)]
+mod autotraits {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    #[test]
+    fn public_types_are_thread_safe() {
+        send_sync::<crate::BannerRecord>();
+        send_sync::<crate::Error>();
+        send_sync::<crate::PairLabels>();
+        send_sync::<crate::Labeler>();
+        send_sync::<crate::PairJoin>();
+        send::<crate::RecordReader>();
+        send::<crate::RecordWriter>();
+        send::<crate::PairStream>();
+    }
+}

@@ -71,7 +71,14 @@ impl BannerRecord {
 }
 
 /// Identifies one record: the fields every per-record output carries so it
-/// joins back to its input.
+/// joins back to its input. `Display` escapes control characters.
+///
+/// ```
+/// # use banner_parse::RecordKey;
+/// let key = RecordKey { ip: "2001:db8::1".parse()?, port: 443, snapshot: "2023-07\x1b".into(), protocol: "http".into() };
+/// assert_eq!(key.to_string(), r"[2001:db8::1]:443/http @2023-07\x1b");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RecordKey {
     /// The host's address.
@@ -90,7 +97,13 @@ impl fmt::Display for RecordKey {
             IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port)?,
             IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port)?,
         }
-        write!(f, "/{} @{}", self.protocol, self.snapshot)
+        // Snapshot and protocol come from input files: escape them for display.
+        write!(
+            f,
+            "/{} @{}",
+            crate::escape_bytes(self.protocol.as_bytes()),
+            crate::escape_bytes(self.snapshot.as_bytes())
+        )
     }
 }
 
