@@ -1,0 +1,70 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `embed-index`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O error on `path`.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that is not what it should be (bad `.npy` header, ids that do
+    /// not line up with rows, a corrupt saved projection).
+    #[error("{}: {reason}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A line of an ids file that is not JSON.
+    #[error("{}:{line}: invalid JSON: {source}", path.display())]
+    BadIdLine {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Arrays whose shapes do not fit together.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+    /// A parameter outside its valid range.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParam {
+        /// The parameter.
+        name: &'static str,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// The eigen-decomposition did not produce finite values (input with NaN or inf).
+    #[error("PCA failed: {0}")]
+    Pca(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub(crate) fn format(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
