@@ -57,6 +57,10 @@ pub enum BadLineKind {
         /// What is wrong with it.
         reason: String,
     },
+    /// The line is longer than the reader's limit (see
+    /// [`ReadOptions::max_line_bytes`](crate::ReadOptions::max_line_bytes)).
+    #[error("line longer than {0} bytes")]
+    LineTooLong(usize),
     /// The record is well-formed but holds no banner (e.g. a failed zgrab2 scan).
     #[error("no banner in record: {0}")]
     NoBanner(String),

@@ -81,6 +81,7 @@ pub struct ReadOptions {
     port: Option<u16>,
     protocol: Option<String>,
     max_kept_bad_lines: Option<usize>,
+    max_line_bytes: Option<usize>,
 }
 
 impl ReadOptions {
@@ -113,6 +114,14 @@ impl ReadOptions {
     #[must_use]
     pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
         self.protocol = Some(protocol.into());
+        self
+    }
+    /// Longest accepted line in bytes (default 64 MiB). A longer line is a bad
+    /// line ([`BadLineKind::LineTooLong`]) and is drained without being held
+    /// in memory, so one missing newline cannot exhaust memory.
+    #[must_use]
+    pub fn max_line_bytes(mut self, n: usize) -> Self {
+        self.max_line_bytes = Some(n);
         self
     }
     /// How many skipped lines are kept in full (default 10,000); all are counted.
@@ -267,6 +276,48 @@ impl RecordReader {
     }
 }
 
+const DEFAULT_MAX_LINE: usize = 64 << 20;
+
+/// Reads one line into `buf` (cleared first), keeping at most `limit` bytes.
+/// Returns `None` at end of input, else whether the line was longer than
+/// `limit` (its remainder is consumed and dropped).
+fn read_line_limited(
+    input: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut read_any = false;
+    let mut too_long = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(read_any.then_some(too_long));
+        }
+        read_any = true;
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long {
+            if buf.len() + take > limit.saturating_add(1) {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        input.consume(take);
+        if done {
+            return Ok(Some(too_long));
+        }
+    }
+}
+
 fn trim_line_end(buf: &[u8]) -> &[u8] {
     let mut s = buf;
     if let [rest @ .., b'\n'] = s {
@@ -288,22 +339,28 @@ impl Iterator for RecordReader {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             self.buf.clear();
-            match self.input.read_until(b'\n', &mut self.buf) {
-                Ok(0) => {
+            let limit = self.opts.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE);
+            let too_long = match read_line_limited(&mut self.input, &mut self.buf, limit) {
+                Ok(None) => {
                     self.done = true;
                     return None;
                 }
-                Ok(_) => {}
+                Ok(Some(too_long)) => too_long,
                 Err(e) => {
                     self.done = true;
                     return Some(Err(Error::io(&self.path, e)));
                 }
-            }
+            };
             self.line_no += 1;
-            if is_blank(&self.buf) {
+            if !too_long && is_blank(&self.buf) {
                 continue;
             }
-            match self.parse_line() {
+            let parsed = if too_long {
+                Err(BadLineKind::LineTooLong(limit))
+            } else {
+                self.parse_line()
+            };
+            match parsed {
                 Ok(rec) => {
                     self.records += 1;
                     return Some(Ok(rec));
@@ -619,6 +676,27 @@ mod tests {
             ReadOptions::default().format(Format::Text),
         );
         assert_eq!(recs[0].banner, b"HTTP/1.0 200 OK\r\nServer: a\x00\\");
+    }
+
+    #[test]
+    fn overlong_line_is_reported_not_buffered() {
+        let mut data =
+            br#"{"ip":"192.0.2.1","port":80,"snapshot":"s","protocol":"http","banner":""#.to_vec();
+        data.extend(std::iter::repeat_n(b'a', 5000));
+        data.extend_from_slice(b"\"}\n");
+        data.extend_from_slice(
+            br#"{"ip":"192.0.2.2","port":80,"snapshot":"s","protocol":"http","banner":"ok"}"#,
+        );
+        let opts = ReadOptions::default()
+            .on_bad_line(OnBadLine::Skip)
+            .max_line_bytes(1000);
+        let mut r =
+            RecordReader::from_reader(std::io::Cursor::new(data), "big", opts).expect("open");
+        let recs: Vec<_> = r.by_ref().collect::<Result<_>>().expect("records");
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].banner, b"ok");
+        assert_eq!(r.bad_lines()[0].kind, BadLineKind::LineTooLong(1000));
+        assert_eq!(r.bad_lines()[0].line, 1);
     }
 
     #[test]
