@@ -12,8 +12,10 @@
 //!   256 to 64 dimensions keeping 99.97% of the variance), cumulative
 //!   explained-variance ratio, batch transform, save/load as JSON. The
 //!   eigen-decomposition is `nalgebra`'s.
-//! - **Exact nearest neighbours** ([`ExactIndex`]): brute force over blocked
-//!   matrix products, multi-threaded.
+//! - **Nearest neighbours**: exact ([`ExactIndex`], brute force over blocked
+//!   matrix products, multi-threaded) and approximate ([`HnswIndex`], HNSW
+//!   graphs from the `hnsw_rs` crate), with [`recall_at_k`] to measure the
+//!   approximation against the exact answer.
 //!
 //! Place in the pipeline: after the model (embeddings in), before
 //! `density-cluster` (PCA-reduced vectors out). This part depends on no other
@@ -48,12 +50,14 @@
 //! None.
 
 mod error;
+mod hnsw;
 mod knn;
 mod npy;
 mod pca;
 mod store;
 
 pub use error::{Error, Result};
+pub use hnsw::{HnswIndex, HnswParams, recall_at_k};
 pub use knn::{ExactIndex, Neighbour};
 pub use pca::{Pca, PcaParams};
 pub use store::{EmbeddingStore, StoreWriter, read_npy, write_npy};

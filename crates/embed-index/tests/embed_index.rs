@@ -240,3 +240,29 @@ fn store_reports_mismatched_ids() {
         "{err}"
     );
 }
+
+#[test]
+fn hnsw_recall_against_exact() {
+    use embed_index::{HnswIndex, HnswParams, recall_at_k};
+    let mut rng = StdRng::seed_from_u64(9);
+    // Clustered data, like banner embeddings: 50 centres, unit-ish spread.
+    let centres = Array2::from_shape_fn((50, 32), |_| gaussian(&mut rng) as f32 * 4.0);
+    let data = Array2::from_shape_fn((1500, 32), |(i, j)| {
+        centres[[i % 50, j]] + gaussian(&mut rng) as f32
+    });
+    let queries = data.slice_axis(Axis(0), (0..100).into()).to_owned();
+    let exact = ExactIndex::new(data.clone())
+        .search(&queries, 10)
+        .expect("exact");
+    let approx = HnswIndex::build(&data, &HnswParams::default().ef_construction(100))
+        .expect("build")
+        .search(&queries, 10)
+        .expect("search");
+    let r = recall_at_k(&exact, &approx, 10);
+    assert!(r >= 0.95, "recall@10 = {r}");
+    assert!((recall_at_k(&exact, &exact, 10) - 1.0).abs() < f64::EPSILON);
+    assert!(matches!(
+        HnswParams::default().m(1).check(),
+        Err(embed_index::Error::InvalidParam { name: "m", .. })
+    ));
+}
