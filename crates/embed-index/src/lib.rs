@@ -16,6 +16,9 @@
 //!   matrix products, multi-threaded) and approximate ([`HnswIndex`], HNSW
 //!   graphs from the `hnsw_rs` crate), with [`recall_at_k`] to measure the
 //!   approximation against the exact answer.
+//! - **Pair statistics** ([`distance_stats`], [`LogHistogram`]): the paper's
+//!   section 4.3 figures for a set of pair distances (share below/above 0.1,
+//!   share of exact zeros, mean and deviation of log10 distance).
 //!
 //! Place in the pipeline: after the model (embeddings in), before
 //! `density-cluster` (PCA-reduced vectors out). This part depends on no other
@@ -54,12 +57,14 @@ mod hnsw;
 mod knn;
 mod npy;
 mod pca;
+mod stats;
 mod store;
 
 pub use error::{Error, Result};
 pub use hnsw::{HnswIndex, HnswParams, recall_at_k};
 pub use knn::{ExactIndex, Neighbour};
 pub use pca::{Pca, PcaParams};
+pub use stats::{DistanceStats, LogHistogram, distance_stats, euclidean};
 pub use store::{EmbeddingStore, StoreWriter, read_npy, write_npy};
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
