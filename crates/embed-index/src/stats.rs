@@ -102,7 +102,7 @@ impl LogHistogram {
     /// ```
     /// use embed_index::LogHistogram;
     /// let h = LogHistogram::new(&[0.0, 0.0005, 0.005, 0.05, 10.0], -4.0, 0.0, 4);
-    /// assert_eq!(h.counts, vec![0, 1, 1, 1]);
+    /// assert_eq!(h.counts, vec![1, 1, 1, 0]); // bins of one decade from 1e-4
     /// assert_eq!((h.zeros, h.over), (1, 1));
     /// ```
     pub fn new(distances: &[f32], lo: f64, hi: f64, bins: usize) -> Self {
