@@ -126,7 +126,47 @@ impl RecordWriter {
                 .map_err(io)?,
         };
         file.sync_all().map_err(io)?;
+        // Temporary files are created private (0600); the output is an
+        // ordinary data file.
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&self.temp, std::fs::Permissions::from_mode(0o644))
+                .map_err(io)?;
+        }
         self.temp.persist(&path).map_err(|e| io(e.error))?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_file_is_world_readable_and_temp_is_gone() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.jsonl");
+        let w = RecordWriter::create(&path).expect("create");
+        w.finish().expect("finish");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
+    }
+
+    #[test]
+    fn dropped_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = RecordWriter::create(dir.path().join("out.jsonl.gz")).expect("create");
+        let rec = BannerRecord {
+            ip: "192.0.2.1".parse().expect("ip"),
+            port: 1,
+            snapshot: "s".into(),
+            protocol: "ftp".into(),
+            banner: b"220 ready".to_vec(),
+        };
+        w.write(&rec).expect("write");
+        drop(w);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
     }
 }

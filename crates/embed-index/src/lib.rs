@@ -77,6 +77,14 @@ pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    set_data_file_mode(tmp.as_file(), path)?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Temporary files are created private (0600); outputs are ordinary data files (0644).
+pub(crate) fn set_data_file_mode(file: &std::fs::File, path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+        .map_err(|e| Error::io(path, e))
 }

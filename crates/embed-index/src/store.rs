@@ -439,6 +439,7 @@ pub fn write_npy<S: Data<Elem = f32>>(path: impl AsRef<Path>, m: &ArrayBase<S, I
         w.flush().map_err(|e| Error::io(path, e))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    crate::set_data_file_mode(tmp.as_file(), path)?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
 }
