@@ -1,6 +1,104 @@
-//! Longest-common-substring regex fingerprints from clusters of banners, for bannerlm.
-//!
-//! **Status: not implemented yet.** This crate is a placeholder in the bannerlm
-//! workspace so that the dependency graph of docs/ARCHITECTURE.md exists from
-//! the start; its API arrives with the issue that fills it (issue 9).
-//! It exports nothing today.
+/*!
+Regex fingerprints from clusters of banners: the last step of bannerlm.
+
+The paper (Sarabi, Yin, Liu, IMC 2023) turns every cluster of banners into
+text fingerprints: draw 10 members at random, and for each HTTP header take
+the substrings common to all 10 and join them into a regex of literals and
+`.*`; repeat 100 times per cluster, over four clusterings, and pool. This
+crate does that, fast and safely, and also does automatically what the
+paper did by hand: sanitizing the pooled patterns.
+
+Place in the pipeline: banners (`banner-parse` records) and cluster labels
+(`density-cluster`, or any JSONL of labels) in; fingerprints out as JSONL.
+It does not depend on the model.
+
+# Pieces
+
+- [`CommonPieces`]: the common pieces of k strings at once. A suffix
+  automaton on the first string finds the longest substring common to all k
+  in time linear in their total length; every string is split at its
+  leftmost occurrence and both sides are searched again, giving the ordered
+  pieces of the `A.*B.*C` structure, each at least `min_len` bytes. The
+  [`pieces`] module documents the rule and where the choice of occurrence
+  matters (the optimum is NP-hard in general).
+- [`Method::Difflib`]: the authors' published method, which folds the k
+  values pairwise with Python difflib's `get_matching_blocks` (no junk,
+  autojunk off; reproduced exactly, as `banner_parse::matching_blocks` is,
+  plus gap symbols that match nothing): pieces of at least 5 bytes,
+  escaped, gaps as `.*`, anchored at the start unless a gap leads, `$`
+  unless a gap ends it, bare `.*` dropped.
+- [`Pattern`]: literals, gaps and the sanitizer's generalisations, rendered
+  as a regex that the linear-time `regex` crate compiles ([`compile_regex`]:
+  bytes, Unicode off, `.` matching `\n`). Every literal byte is escaped;
+  `^` / `$` appear only where all samples start / end with a piece.
+- [`FingerprintParams`]: per-header generation (Server, Set-Cookie and
+  WWW-Authenticate by default) from one or more [`Clustering`]s: seeded
+  draws, pooling, exact dedup, sanitizing (dotted versions become
+  `(?P<version>...)`, cookie attribute residue such as `; path=/` an
+  optional tail `(?:;.*)?`, near-duplicates equal modulo digits collapse
+  into one with `[0-9]+`), and scoring by support and precision.
+- [`ClusterLabels`]: a lenient reader of cluster-label JSONL; output as
+  JSONL ([`write_jsonl`]) or as a Recog XML database ([`to_recog`], through
+  `recog-compat`).
+
+# Example: common pieces and a regex
+
+```
+use lcs_fingerprint::{CommonPieces, Pattern};
+
+let values = ["nginx/1.18.0 (Ubuntu)", "nginx/1.20.1 (Ubuntu)", "nginx/1.14.2 (Ubuntu)"];
+let pieces = CommonPieces::find(&values, 5);
+let pattern = Pattern::from_pieces(&pieces);
+assert_eq!(pattern.regex(), r"^nginx/1\..*\x20\(Ubuntu\)$");
+let re = pattern.compile()?;
+assert!(values.iter().all(|v| re.is_match(v.as_bytes())));
+# Ok::<(), Box<dyn std::error::Error>>(())
+```
+
+# Example: fingerprints of a clustering
+
+```
+use lcs_fingerprint::{Clustering, FingerprintParams};
+
+// Two clusters of one product: they set cookie `SESSIONID0` or `SESSIONID1`.
+let banners: Vec<String> = (0..20u64)
+    .map(|i| {
+        let id = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        format!("HTTP/1.1 200 OK\r\nServer: Apache/2.4.{i} (Debian)\r\nSet-Cookie: SESSIONID{}={id:x}; path=/\r\n\r\n", i % 2)
+    })
+    .collect();
+let clustering = Clustering { name: "0.05".into(), labels: (0..20).map(|i| Some(i % 2)).collect() };
+let fps = FingerprintParams::default().seed(1).generate(&banners, &[clustering])?;
+let server = fps.iter().find(|f| f.header == "Server").expect("a Server fingerprint");
+assert_eq!(server.regex, r"^Apache/(?P<version>[0-9]+(?:\.[0-9]+)*(?:[a-z]+[0-9]*)?)\x20\(Debian\)$");
+// Both clusters produced it: it matches all 20 banners, 10 of them in its cluster.
+assert_eq!((server.sources.len(), server.matched, server.support), (2, 20, 10));
+// `SESSIONID0=...` and `SESSIONID1=...` collapse into one fingerprint.
+assert!(fps.iter().any(|f| f.regex == "^SESSIONID[0-9]+=[^;]*(?:;.*)?$"), "{fps:#?}");
+# Ok::<(), Box<dyn std::error::Error>>(())
+```
+
+# Crate features
+
+None: the crate has no optional features.
+*/
+
+mod difflib;
+mod error;
+mod generate;
+mod labels;
+mod pattern;
+pub mod pieces;
+mod recog;
+mod sanitize;
+
+pub use error::{Error, ParamsError, Result};
+pub use generate::{
+    ClusterRef, Clustering, Fingerprint, FingerprintParams, FingerprintValidParams, Method,
+    write_jsonl,
+};
+pub use labels::ClusterLabels;
+pub use pattern::{Pattern, Token, compile_regex};
+pub use pieces::{CommonPieces, Piece, PieceFinder};
+pub use recog::{recog_matches, to_recog};
+pub use sanitize::DEFAULT_COOKIE_ATTRIBUTES;

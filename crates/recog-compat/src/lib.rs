@@ -1,6 +1,88 @@
 //! Rapid7 Recog fingerprint databases in Rust: load, match, verify, compare and export.
 //!
-//! **Status: not implemented yet.** This crate is a placeholder in the bannerlm
-//! workspace so that the dependency graph of docs/ARCHITECTURE.md exists from
-//! the start; its API arrives with the issue that fills it (issue 10).
-//! It exports nothing today.
+//! [Recog](https://github.com/rapid7/recog) is the hand-curated fingerprint
+//! database the paper measures its generated fingerprints against: 50 XML
+//! files of Ruby regular expressions with example banners and the params each
+//! must yield. This crate is the last stage of the bannerlm pipeline
+//! (`lcs-fingerprint` → **`recog-compat`**) and depends on nothing but
+//! `regex`, `fancy-regex`, `quick-xml` and `base64`.
+//!
+//! - **Load** ([`Database`], [`load_dir`]): every attribute Recog reads, line
+//!   numbers, base64 and `_filename` examples.
+//! - **Translate** ([`translate`]): Ruby/Onigmo syntax and flags into Rust
+//!   syntax. Patterns go to the linear-time `regex` crate unless they need
+//!   backtracking features, which go to `fancy-regex` under a backtrack limit.
+//! - **Match** ([`Matcher`]): Recog's `Nizer` semantics (first fingerprint in
+//!   file order wins; params with captures, `{interpolation}`, `_tmp.` removal),
+//!   with a `RegexSet` prefilter over the whole database.
+//! - **Directories** ([`RecogSet`], [`banner_input`]): all databases in
+//!   Recog's preference order, and which database and text to match for a
+//!   raw service banner.
+//! - **Verify** ([`verify`]): `recog_verify`, counted the same way.
+//! - **Compare** ([`compare`]): the paper's overlap / recovered / partial /
+//!   new-candidate figures for generated HTTP header fingerprints.
+//! - **Export** ([`ExportDatabase`]): generated fingerprints as a Recog XML
+//!   database valid against Recog's `fingerprints.xsd`.
+//!
+//! Banners are attacker-controlled: matching takes `&[u8]`, no pattern can run
+//! for more than its backtrack limit, and [`escape_bytes`] makes banners safe
+//! to print.
+//!
+//! # Example: match a banner
+//!
+//! ```
+//! use recog_compat::{Database, Matcher};
+//! let db = Database::from_xml_str(
+//!     r#"<fingerprints matches="ssh.banner" protocol="ssh">
+//!          <fingerprint pattern="^OpenSSH_([\w.]+)(?:\s|$)" flags="REG_ICASE">
+//!            <description>OpenSSH</description>
+//!            <example service.version="9.6p1">OpenSSH_9.6p1</example>
+//!            <param pos="0" name="service.product" value="OpenSSH"/>
+//!            <param pos="1" name="service.version"/>
+//!          </fingerprint>
+//!        </fingerprints>"#,
+//!     "ssh_banners",
+//! )?;
+//! let m = Matcher::new(&db)?.best_match(b"OpenSSH_9.6p1 Ubuntu-3ubuntu13")?.expect("a match");
+//! assert_eq!(m.params["service.product"], "OpenSSH");
+//! assert_eq!(m.params["service.version"], "9.6p1");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: verify a directory of databases
+//!
+//! ```no_run
+//! for db in recog_compat::load_dir(std::env::var("RECOG_XML_DIR")?)? {
+//!     println!("{}", recog_compat::verify(&db)?);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! None; everything is always built.
+
+mod compare;
+mod db;
+mod error;
+mod escape;
+mod export;
+mod matcher;
+mod set;
+mod translate;
+mod verify;
+
+pub use compare::{
+    CompareParams, CorpusBanner, GeneratedPattern, HeaderComparison, HttpHeader, NewCandidate,
+    RecogStats, Recovery, compare,
+};
+pub use db::{DEFAULT_PREFERENCE, Database, Example, Fingerprint, Param, load_dir};
+pub use error::{Error, Result, TranslateErrorKind};
+pub use escape::{escape_bytes, escape_str};
+pub use export::{ExportDatabase, ExportExample, ExportFingerprint, ExportParam};
+pub use matcher::{
+    CompiledPattern, Groups, Match, Matcher, MatcherBuilder, MatcherOptions, banner_text,
+};
+pub use set::{RecogSet, banner_input};
+pub use translate::{Engine, Flags, Translation, translate};
+pub use verify::{Finding, Status, VerifyReport, verify, verify_with};

@@ -1,0 +1,1286 @@
+//! Translation of Recog's Ruby (Onigmo) regular expressions into Rust syntax.
+//!
+//! Recog patterns are written for Ruby's `Regexp`. Their meaning differs from
+//! the Rust `regex` crate in a number of places, all handled here:
+//!
+//! | Ruby | meaning | Rust output |
+//! |---|---|---|
+//! | `^`, `$` | always line anchors | `(?m)` on the whole pattern |
+//! | `.` | any char but `\n`; `Regexp::MULTILINE` (`REG_DOT_NEWLINE`, `(?m)`) adds `\n` | `.`, `(?s)` |
+//! | `\d`, `\w`, `\s`, `\h` | ASCII classes | `[[:digit:]]`, `[[:word:]]`, `[[:space:]]`, `[[:xdigit:]]` |
+//! | `\Z` | end, or before a final `\n` | `\n?\z` (or `(?=\n?\z)` inside a capture) |
+//! | `\e`, `\a`, `\cX`, octal, `\xH`, `\u{H}` | escapes | `\x{..}` |
+//! | `\R` | any line break | an explicit alternation |
+//! | `{,m}`, `{n}?`, `{n,m}+`, `a**` | Onigmo quantifier rules | `{0,m}`, `(?:a{n})?`, `(?:a{n,m})+`, `(?:a*)*` |
+//! | `(?<name>..)` | named group; plain `(..)` then do not capture | `(?<name>..)`, `(?:..)` |
+//! | `(?x)` | extended syntax | whitespace and comments dropped here |
+//! | `{` not starting a quantifier | literal | `\{` |
+//!
+//! Patterns that need backtracking (lookaround, atomic groups, possessive
+//! quantifiers, backreferences) are marked [`Engine::Backtracking`] and are
+//! compiled with `fancy-regex` under a backtrack limit; everything else uses
+//! the linear-time `regex` crate.
+//!
+//! Known differences that remain: POSIX bracket classes and `\b` follow the
+//! Rust definitions (ASCII classes, Unicode word boundary), and a Unicode
+//! `\p{..}` name is accepted only if the `regex` crate knows it.
+
+use crate::error::{Error, Result, TranslateErrorKind};
+
+/// Regex options from a fingerprint's `flags` attribute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Flags {
+    /// `REG_ICASE` / `IGNORECASE`: case-insensitive matching.
+    pub ignore_case: bool,
+    /// `REG_DOT_NEWLINE`, `REG_MULTILINE`, `REG_LINE_ANY_CRLF`: Ruby's
+    /// `Regexp::MULTILINE`, i.e. `.` also matches `\n`.
+    pub dot_newline: bool,
+}
+
+impl Flags {
+    /// The flag names Recog accepts (its `RegexpFactory::FLAG_MAP`).
+    pub const NAMES: [&'static str; 5] = [
+        "REG_DOT_NEWLINE",
+        "REG_LINE_ANY_CRLF",
+        "REG_MULTILINE",
+        "REG_ICASE",
+        "IGNORECASE",
+    ];
+
+    /// Parses a comma-separated `flags` attribute the way Recog does.
+    ///
+    /// # Errors
+    /// Returns the first name Recog would reject.
+    ///
+    /// ```
+    /// use recog_compat::Flags;
+    /// let f = Flags::parse("REG_DOT_NEWLINE,REG_ICASE").unwrap();
+    /// assert!(f.ignore_case && f.dot_newline);
+    /// assert!(Flags::parse("REG_EXTENDED").is_err());
+    /// ```
+    pub fn parse(flags: &str) -> std::result::Result<Self, String> {
+        let mut out = Flags::default();
+        // Ruby's `String#split(',')` drops trailing empty fields only; an empty
+        // field in the middle is an unknown flag, like in Recog.
+        let trimmed = flags.trim_end_matches(',');
+        if trimmed.is_empty() {
+            return Ok(out);
+        }
+        for name in trimmed.split(',') {
+            match name {
+                "REG_DOT_NEWLINE" | "REG_LINE_ANY_CRLF" | "REG_MULTILINE" => out.dot_newline = true,
+                "REG_ICASE" | "IGNORECASE" => out.ignore_case = true,
+                other => return Err(other.to_owned()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The canonical `flags` attribute for these options (empty if none).
+    pub fn to_attribute(self) -> String {
+        match (self.dot_newline, self.ignore_case) {
+            (false, false) => String::new(),
+            (true, false) => "REG_DOT_NEWLINE".to_owned(),
+            (false, true) => "REG_ICASE".to_owned(),
+            (true, true) => "REG_DOT_NEWLINE,REG_ICASE".to_owned(),
+        }
+    }
+}
+
+/// Which regex engine a translated pattern needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// The linear-time `regex` crate.
+    Linear,
+    /// `fancy-regex` with a backtrack limit (lookaround, backreferences,
+    /// atomic groups, possessive quantifiers).
+    Backtracking,
+}
+
+/// A Recog pattern rewritten in Rust regex syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    /// The Rust pattern, flags included.
+    pub pattern: String,
+    /// The engine the pattern needs.
+    pub engine: Engine,
+}
+
+/// Translates a Recog (Ruby) pattern with its flags into Rust syntax.
+///
+/// # Errors
+/// [`Error::Translate`] for malformed patterns and for Ruby constructs
+/// without a Rust equivalent (`\G`, `\K`, conditionals, subexpression calls,
+/// the absence operator). Never panics, whatever the input.
+///
+/// ```
+/// use recog_compat::{translate, Engine, Flags};
+/// let t = translate(r"^Apache/(\d+\.\h+)\Z", Flags::default())?;
+/// assert_eq!(t.engine, Engine::Linear);
+/// let re = regex::Regex::new(&t.pattern)?;
+/// assert_eq!(&re.captures("Apache/2.4f\n").unwrap()[1], "2.4f");
+///
+/// let t = translate(r"^(a+)\1$", Flags::default())?;
+/// assert_eq!(t.engine, Engine::Backtracking);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn translate(pattern: &str, flags: Flags) -> Result<Translation> {
+    let mut t = Translator::new(pattern);
+    t.run()?;
+    let mut out = String::with_capacity(t.out.len() + 12);
+    out.push_str("(?m");
+    if flags.ignore_case {
+        out.push('i');
+    }
+    if flags.dot_newline {
+        out.push('s');
+    }
+    out.push(')');
+    out.push_str(&t.out);
+    Ok(Translation {
+        pattern: out,
+        engine: if t.fancy {
+            Engine::Backtracking
+        } else {
+            Engine::Linear
+        },
+    })
+}
+
+/// Deepest group nesting accepted (the `regex` crate's default limit is 250).
+const MAX_DEPTH: usize = 200;
+/// Largest repetition count accepted in `{n,m}`.
+const MAX_REPEAT: u32 = 10_000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quant {
+    /// `*`, `+`, `?`, `{n,}`, `{n,m}`: a following `?` makes it lazy.
+    Greedy,
+    /// `*`, `+`, `?`: a following `+` makes it possessive.
+    GreedySimple,
+    /// `{n}`: anything following nests.
+    Fixed,
+    /// `{n,m}` style: `?` lazy, `+` nests.
+    Modified,
+}
+
+struct Frame {
+    out_start: usize,
+    capturing: bool,
+    extended: bool,
+}
+
+struct Translator<'a> {
+    src: &'a str,
+    chars: Vec<(usize, char)>,
+    i: usize,
+    out: String,
+    fancy: bool,
+    named_groups: bool,
+    /// Number of capturing groups in the pattern (approximate, for `\NNN`).
+    groups: usize,
+    extended: bool,
+    stack: Vec<Frame>,
+    last_atom: Option<usize>,
+    last_quant: Option<Quant>,
+}
+
+fn err(src: &str, offset: usize, kind: TranslateErrorKind) -> Error {
+    Error::Translate {
+        pattern: src.to_owned(),
+        offset,
+        kind,
+    }
+}
+
+impl<'a> Translator<'a> {
+    fn new(src: &'a str) -> Self {
+        Translator {
+            src,
+            chars: src.char_indices().collect(),
+            i: 0,
+            out: String::with_capacity(src.len() * 2),
+            fancy: false,
+            named_groups: has_named_group(src),
+            groups: count_groups(src),
+            extended: false,
+            stack: Vec::new(),
+            last_atom: None,
+            last_quant: None,
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.i).map(|&(_, c)| c)
+    }
+
+    fn peek_at(&self, k: usize) -> Option<char> {
+        self.chars.get(self.i + k).map(|&(_, c)| c)
+    }
+
+    fn offset(&self) -> usize {
+        self.chars.get(self.i).map_or(self.src.len(), |&(o, _)| o)
+    }
+
+    fn error(&self, kind: TranslateErrorKind) -> Error {
+        err(self.src, self.offset(), kind)
+    }
+
+    fn atom_start(&mut self) -> usize {
+        self.out.len()
+    }
+
+    fn atom_end(&mut self, start: usize) {
+        self.last_atom = Some(start);
+        self.last_quant = None;
+    }
+
+    fn anchor(&mut self) {
+        self.last_atom = None;
+        self.last_quant = None;
+    }
+
+    fn capture_depth(&self) -> usize {
+        self.stack.iter().filter(|f| f.capturing).count()
+    }
+
+    fn run(&mut self) -> Result<()> {
+        while let Some(c) = self.peek() {
+            match c {
+                '\\' => self.escape()?,
+                '(' => self.open_group()?,
+                ')' => self.close_group()?,
+                '[' => {
+                    let start = self.atom_start();
+                    self.class()?;
+                    self.atom_end(start);
+                }
+                '*' | '+' | '?' => {
+                    self.i += 1;
+                    self.quantifier(c, None)?;
+                }
+                '{' => {
+                    if let Some((text, fixed, len)) = self.interval() {
+                        self.i += len;
+                        self.quantifier('{', Some((text, fixed)))?;
+                    } else {
+                        self.i += 1;
+                        let start = self.atom_start();
+                        self.out.push_str(r"\{");
+                        self.atom_end(start);
+                    }
+                }
+                '|' => {
+                    self.i += 1;
+                    self.out.push('|');
+                    self.anchor();
+                }
+                '^' | '$' => {
+                    self.i += 1;
+                    self.out.push(c);
+                    self.anchor();
+                }
+                '.' => {
+                    self.i += 1;
+                    let start = self.atom_start();
+                    self.out.push('.');
+                    self.atom_end(start);
+                }
+                c if self.extended && c.is_whitespace() => self.i += 1,
+                '#' if self.extended => {
+                    while let Some(c) = self.peek() {
+                        self.i += 1;
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                c => {
+                    self.i += 1;
+                    let start = self.atom_start();
+                    push_literal(&mut self.out, c);
+                    self.atom_end(start);
+                }
+            }
+        }
+        if !self.stack.is_empty() {
+            return Err(err(
+                self.src,
+                self.src.len(),
+                TranslateErrorKind::UnclosedGroup,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Parses `{n}`, `{n,}`, `{n,m}` or `{,m}` at the cursor. Returns the Rust
+    /// text, whether it is a fixed `{n}`, and its length in chars.
+    fn interval(&self) -> Option<(String, bool, usize)> {
+        let mut k = 1;
+        let mut lo = String::new();
+        while let Some(c) = self.peek_at(k).filter(char::is_ascii_digit) {
+            lo.push(c);
+            k += 1;
+        }
+        let mut hi = None;
+        if self.peek_at(k) == Some(',') {
+            k += 1;
+            let mut h = String::new();
+            while let Some(c) = self.peek_at(k).filter(char::is_ascii_digit) {
+                h.push(c);
+                k += 1;
+            }
+            hi = Some(h);
+        }
+        if self.peek_at(k) != Some('}') {
+            return None;
+        }
+        k += 1;
+        let text = match (&lo[..], hi.as_deref()) {
+            ("", None | Some("")) => return None,
+            (lo, None) => return Some((format!("{{{lo}}}"), true, k)),
+            ("", Some(hi)) => format!("{{0,{hi}}}"),
+            (lo, Some("")) => format!("{{{lo},}}"),
+            (lo, Some(hi)) => format!("{{{lo},{hi}}}"),
+        };
+        Some((text, false, k))
+    }
+
+    fn quantifier(&mut self, c: char, interval: Option<(String, bool)>) -> Result<()> {
+        let Some(start) = self.last_atom else {
+            return Err(err(
+                self.src,
+                self.offset().saturating_sub(1),
+                TranslateErrorKind::NothingToRepeat,
+            ));
+        };
+        if let Some((text, _)) = &interval {
+            check_interval(text).map_err(|k| err(self.src, self.offset(), k))?;
+        }
+        match (self.last_quant, c) {
+            (Some(Quant::Greedy | Quant::GreedySimple), '?') => {
+                self.out.push('?');
+                self.last_quant = Some(Quant::Modified);
+                return Ok(());
+            }
+            (Some(Quant::GreedySimple), '+') => {
+                self.out.push('+');
+                self.fancy = true;
+                self.last_quant = Some(Quant::Modified);
+                return Ok(());
+            }
+            (Some(_), _) => {
+                self.out.insert_str(start, "(?:");
+                self.out.push(')');
+            }
+            (None, _) => {}
+        }
+        if let Some((text, fixed)) = interval {
+            self.out.push_str(&text);
+            self.last_quant = Some(if fixed { Quant::Fixed } else { Quant::Greedy });
+        } else {
+            self.out.push(c);
+            self.last_quant = Some(Quant::GreedySimple);
+        }
+        Ok(())
+    }
+
+    fn open_group(&mut self) -> Result<()> {
+        let open_offset = self.offset();
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.error(TranslateErrorKind::TooDeep));
+        }
+        self.i += 1;
+        let start = self.out.len();
+        let mut capturing = false;
+        if self.peek() == Some('?') {
+            self.i += 1;
+            match self.peek() {
+                Some(':') => {
+                    self.i += 1;
+                    self.out.push_str("(?:");
+                }
+                Some('=' | '!') => {
+                    let c = self.peek().unwrap_or('=');
+                    self.i += 1;
+                    self.fancy = true;
+                    self.out.push_str("(?");
+                    self.out.push(c);
+                }
+                Some('>') => {
+                    self.i += 1;
+                    self.fancy = true;
+                    self.out.push_str("(?>");
+                }
+                Some('<') if matches!(self.peek_at(1), Some('=' | '!')) => {
+                    let c = self.peek_at(1).unwrap_or('=');
+                    self.i += 2;
+                    self.fancy = true;
+                    self.out.push_str("(?<");
+                    self.out.push(c);
+                }
+                Some(q @ ('<' | '\'')) => {
+                    self.i += 1;
+                    let close = if q == '<' { '>' } else { '\'' };
+                    let name = self.group_name(close)?;
+                    self.out.push_str("(?<");
+                    self.out.push_str(&name);
+                    self.out.push('>');
+                    capturing = true;
+                }
+                Some('#') => {
+                    while let Some(c) = self.peek() {
+                        self.i += 1;
+                        if c == ')' {
+                            return Ok(());
+                        }
+                        if c == '\\' {
+                            self.i += 1;
+                        }
+                    }
+                    return Err(err(
+                        self.src,
+                        open_offset,
+                        TranslateErrorKind::UnclosedGroup,
+                    ));
+                }
+                Some('~') => {
+                    return Err(
+                        self.error(TranslateErrorKind::Unsupported("absence operator (?~...)"))
+                    );
+                }
+                Some('(') => {
+                    return Err(self.error(TranslateErrorKind::Unsupported(
+                        "conditional group (?(...)...)",
+                    )));
+                }
+                _ => return self.inline_flags(start),
+            }
+        } else if self.named_groups {
+            // Onigmo: once a pattern has named groups, plain groups do not capture.
+            self.out.push_str("(?:");
+        } else {
+            self.out.push('(');
+            capturing = true;
+        }
+        self.stack.push(Frame {
+            out_start: start,
+            capturing,
+            extended: self.extended,
+        });
+        self.anchor();
+        Ok(())
+    }
+
+    fn group_name(&mut self, close: char) -> Result<String> {
+        let mut name = String::new();
+        while let Some(c) = self.peek() {
+            self.i += 1;
+            if c == close {
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid {
+                    return Err(self.error(TranslateErrorKind::Unsupported("group name")));
+                }
+                return Ok(name);
+            }
+            name.push(c);
+        }
+        Err(self.error(TranslateErrorKind::UnclosedGroup))
+    }
+
+    /// `(?imx-imx)` or `(?imx-imx:...)`; the cursor is after `(?`.
+    fn inline_flags(&mut self, start: usize) -> Result<()> {
+        let mut on = String::new();
+        let mut off = String::new();
+        let mut negate = false;
+        let mut extended = self.extended;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.error(TranslateErrorKind::UnclosedGroup));
+            };
+            self.i += 1;
+            match c {
+                '-' if !negate => negate = true,
+                'i' | 'm' => {
+                    let rust = if c == 'm' { 's' } else { 'i' };
+                    if negate {
+                        off.push(rust);
+                    } else {
+                        on.push(rust);
+                    }
+                }
+                'x' => extended = !negate,
+                ')' | ':' => {
+                    let flags = match (on.is_empty(), off.is_empty()) {
+                        (true, true) => String::new(),
+                        (false, true) => on.clone(),
+                        (_, false) => format!("{on}-{off}"),
+                    };
+                    if c == ')' {
+                        if !flags.is_empty() {
+                            self.out.push_str("(?");
+                            self.out.push_str(&flags);
+                            self.out.push(')');
+                        }
+                        self.extended = extended;
+                        self.anchor();
+                    } else {
+                        if self.stack.len() >= MAX_DEPTH {
+                            return Err(self.error(TranslateErrorKind::TooDeep));
+                        }
+                        self.out.push_str("(?");
+                        self.out.push_str(&flags);
+                        self.out.push(':');
+                        self.stack.push(Frame {
+                            out_start: start,
+                            capturing: false,
+                            extended: self.extended,
+                        });
+                        self.extended = extended;
+                        self.anchor();
+                    }
+                    return Ok(());
+                }
+                other => {
+                    self.i -= 1;
+                    return Err(self.error(TranslateErrorKind::UnknownInlineFlag(other)));
+                }
+            }
+        }
+    }
+
+    fn close_group(&mut self) -> Result<()> {
+        let Some(frame) = self.stack.pop() else {
+            return Err(self.error(TranslateErrorKind::UnmatchedParen));
+        };
+        self.i += 1;
+        self.out.push(')');
+        self.extended = frame.extended;
+        self.atom_end(frame.out_start);
+        Ok(())
+    }
+
+    fn escape(&mut self) -> Result<()> {
+        let esc_offset = self.offset();
+        self.i += 1;
+        let Some(c) = self.peek() else {
+            return Err(err(
+                self.src,
+                esc_offset,
+                TranslateErrorKind::TrailingBackslash,
+            ));
+        };
+        self.i += 1;
+        let start = self.atom_start();
+        match c {
+            'A' => {
+                self.out.push_str(r"\A");
+                self.anchor();
+            }
+            'z' => {
+                self.out.push_str(r"\z");
+                self.anchor();
+            }
+            'Z' => {
+                if self.capture_depth() > 0 {
+                    self.fancy = true;
+                    self.out.push_str(r"(?=\n?\z)");
+                } else {
+                    self.out.push_str(r"\n?\z");
+                }
+                self.anchor();
+            }
+            'b' | 'B' => {
+                self.out.push('\\');
+                self.out.push(c);
+                self.anchor();
+            }
+            'G' => {
+                return Err(err(
+                    self.src,
+                    esc_offset,
+                    TranslateErrorKind::Unsupported(r"\G"),
+                ));
+            }
+            'K' => {
+                return Err(err(
+                    self.src,
+                    esc_offset,
+                    TranslateErrorKind::Unsupported(r"\K"),
+                ));
+            }
+            'X' => {
+                return Err(err(
+                    self.src,
+                    esc_offset,
+                    TranslateErrorKind::Unsupported(r"\X"),
+                ));
+            }
+            'g' => {
+                return Err(err(
+                    self.src,
+                    esc_offset,
+                    TranslateErrorKind::Unsupported(r"subexpression call \g"),
+                ));
+            }
+            'd' | 'D' | 'w' | 'W' | 's' | 'S' | 'h' | 'H' => {
+                self.out.push('[');
+                self.out.push_str(posix_for(c));
+                self.out.push(']');
+                self.atom_end(start);
+            }
+            'R' => {
+                self.out
+                    .push_str(r"(?:\r\n|[\n\x0B\x0C\r\x{85}\x{2028}\x{2029}])");
+                self.atom_end(start);
+            }
+            'k' => {
+                let close = match self.peek() {
+                    Some('<') => '>',
+                    Some('\'') => '\'',
+                    _ => return Err(err(self.src, esc_offset, TranslateErrorKind::BadEscape)),
+                };
+                self.i += 1;
+                let mut name = String::new();
+                loop {
+                    match self.peek() {
+                        Some(c) if c == close => {
+                            self.i += 1;
+                            break;
+                        }
+                        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {
+                            name.push(c);
+                            self.i += 1;
+                        }
+                        _ => return Err(err(self.src, esc_offset, TranslateErrorKind::BadEscape)),
+                    }
+                }
+                if name.is_empty() {
+                    return Err(err(self.src, esc_offset, TranslateErrorKind::BadEscape));
+                }
+                self.fancy = true;
+                if name.bytes().all(|b| b.is_ascii_digit()) {
+                    self.out.push('\\');
+                    self.out.push_str(&name);
+                } else {
+                    self.out.push_str(r"\k<");
+                    self.out.push_str(&name);
+                    self.out.push('>');
+                }
+                self.atom_end(start);
+            }
+            '1'..='9' => {
+                // Onigmo: `\N` with one digit is a backreference; with more
+                // digits it is one if that many groups exist, else octal.
+                let mut digits = String::from(c);
+                let mut k = 0;
+                while let Some(d) = self.peek_at(k).filter(char::is_ascii_digit) {
+                    if digits.len() >= 3 {
+                        break;
+                    }
+                    digits.push(d);
+                    k += 1;
+                }
+                let n: usize = digits.parse().unwrap_or(usize::MAX);
+                if digits.len() > 1 && n > self.groups && c.is_digit(8) {
+                    let ch = self.escaped_char(c, esc_offset)?;
+                    push_literal(&mut self.out, ch);
+                    self.atom_end(start);
+                    return Ok(());
+                }
+                if digits.len() > 1 && n > self.groups {
+                    digits.truncate(1);
+                }
+                self.i += digits.len() - 1;
+                self.fancy = true;
+                self.out.push('\\');
+                self.out.push_str(&digits);
+                // A literal digit after the backreference must not merge into it.
+                if self.peek().is_some_and(|d| d.is_ascii_digit()) {
+                    self.out.push_str("(?:)");
+                }
+                self.atom_end(start);
+            }
+            'p' | 'P' => {
+                let set = self.property(c, esc_offset)?;
+                self.out.push_str(&set);
+                self.atom_end(start);
+            }
+            _ => {
+                let ch = self.escaped_char(c, esc_offset)?;
+                push_literal(&mut self.out, ch);
+                self.atom_end(start);
+            }
+        }
+        Ok(())
+    }
+
+    /// `\p{Name}`, `\p{^Name}`, `\P{Name}`; the cursor is after `p`/`P`.
+    fn property(&mut self, c: char, esc_offset: usize) -> Result<String> {
+        if self.peek() != Some('{') {
+            return Err(err(self.src, esc_offset, TranslateErrorKind::BadEscape));
+        }
+        self.i += 1;
+        let mut negated = c == 'P';
+        if self.peek() == Some('^') {
+            negated = !negated;
+            self.i += 1;
+        }
+        let mut name = String::new();
+        loop {
+            match self.peek() {
+                Some('}') => {
+                    self.i += 1;
+                    break;
+                }
+                Some(ch) if ch.is_ascii_alphanumeric() || ch == '_' || ch == ' ' || ch == '-' => {
+                    name.push(ch);
+                    self.i += 1;
+                }
+                _ => return Err(err(self.src, esc_offset, TranslateErrorKind::BadEscape)),
+            }
+        }
+        if name.is_empty() {
+            return Err(err(self.src, esc_offset, TranslateErrorKind::BadEscape));
+        }
+        Ok(format!(r"\{}{{{name}}}", if negated { 'P' } else { 'p' }))
+    }
+
+    /// Resolves a single-character escape (the char after `\`, cursor after it).
+    fn escaped_char(&mut self, c: char, esc_offset: usize) -> Result<char> {
+        let bad = |t: &Self| err(t.src, esc_offset, TranslateErrorKind::BadEscape);
+        Ok(match c {
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            'f' => '\x0C',
+            'v' => '\x0B',
+            'a' => '\x07',
+            'e' => '\x1B',
+            'x' => {
+                let mut v = 0u32;
+                let mut n = 0;
+                while n < 2 {
+                    match self.peek().and_then(|d| d.to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            n += 1;
+                            self.i += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if n == 0 {
+                    return Err(bad(self));
+                }
+                char::from_u32(v).ok_or_else(|| bad(self))?
+            }
+            'u' => {
+                let mut v = 0u32;
+                if self.peek() == Some('{') {
+                    self.i += 1;
+                    let mut n = 0;
+                    loop {
+                        match self.peek() {
+                            Some('}') if n > 0 => {
+                                self.i += 1;
+                                break;
+                            }
+                            Some(d) if d.is_ascii_hexdigit() && n < 6 => {
+                                v = v * 16 + d.to_digit(16).unwrap_or(0);
+                                n += 1;
+                                self.i += 1;
+                            }
+                            _ => return Err(bad(self)),
+                        }
+                    }
+                } else {
+                    for _ in 0..4 {
+                        let d = self
+                            .peek()
+                            .and_then(|d| d.to_digit(16))
+                            .ok_or_else(|| bad(self))?;
+                        v = v * 16 + d;
+                        self.i += 1;
+                    }
+                }
+                char::from_u32(v).ok_or_else(|| bad(self))?
+            }
+            '0'..='7' => {
+                // Octal: up to three digits in total (`\0`, `\07`, `\012`).
+                let mut v = c.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match self.peek().and_then(|d| d.to_digit(8)) {
+                        Some(d) => {
+                            v = v * 8 + d;
+                            self.i += 1;
+                        }
+                        None => break,
+                    }
+                }
+                char::from_u32(v).ok_or_else(|| bad(self))?
+            }
+            'c' => {
+                let x = self.peek().ok_or_else(|| bad(self))?;
+                if !x.is_ascii() {
+                    return Err(bad(self));
+                }
+                self.i += 1;
+                char::from(x as u8 & 0x1F)
+            }
+            'C' | 'M' => {
+                return Err(err(
+                    self.src,
+                    esc_offset,
+                    TranslateErrorKind::Unsupported(r"\C- / \M- escapes"),
+                ));
+            }
+            // Any other escaped character stands for itself.
+            other => other,
+        })
+    }
+
+    /// A bracket expression; the cursor is at `[`.
+    fn class(&mut self) -> Result<()> {
+        let open = self.offset();
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.error(TranslateErrorKind::TooDeep));
+        }
+        self.i += 1;
+        self.out.push('[');
+        if self.peek() == Some('^') {
+            self.i += 1;
+            self.out.push('^');
+        }
+        let mut first = true;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(err(self.src, open, TranslateErrorKind::UnclosedClass));
+            };
+            if c == ']' && !first {
+                self.i += 1;
+                self.out.push(']');
+                return Ok(());
+            }
+            first = false;
+            if c == '&' && self.peek_at(1) == Some('&') {
+                self.i += 2;
+                self.out.push_str("&&");
+                continue;
+            }
+            match self.class_item()? {
+                Item::Set(s) => self.out.push_str(&s),
+                Item::Char(lo) => {
+                    let is_range =
+                        self.peek() == Some('-') && self.peek_at(1).is_some_and(|n| n != ']');
+                    if is_range {
+                        self.i += 1;
+                        let hi_offset = self.offset();
+                        match self.class_item()? {
+                            Item::Char(hi) => {
+                                if hi < lo {
+                                    return Err(err(
+                                        self.src,
+                                        hi_offset,
+                                        TranslateErrorKind::Unsupported("empty range in class"),
+                                    ));
+                                }
+                                push_class_char(&mut self.out, lo);
+                                self.out.push('-');
+                                push_class_char(&mut self.out, hi);
+                            }
+                            Item::Set(_) => {
+                                return Err(err(
+                                    self.src,
+                                    hi_offset,
+                                    TranslateErrorKind::Unsupported("range ending in a class"),
+                                ));
+                            }
+                        }
+                    } else {
+                        push_class_char(&mut self.out, lo);
+                    }
+                }
+            }
+        }
+    }
+
+    fn class_item(&mut self) -> Result<Item> {
+        let item_offset = self.offset();
+        let Some(c) = self.peek() else {
+            return Err(self.error(TranslateErrorKind::UnclosedClass));
+        };
+        match c {
+            '[' if self.peek_at(1) == Some(':') => {
+                // POSIX bracket `[:name:]` or `[:^name:]`, else a nested class.
+                let mut k = 2;
+                let mut name = String::new();
+                while let Some(ch) = self.peek_at(k) {
+                    if ch == ':' || !(ch.is_ascii_alphabetic() || ch == '^') || name.len() > 8 {
+                        break;
+                    }
+                    name.push(ch);
+                    k += 1;
+                }
+                if self.peek_at(k) == Some(':') && self.peek_at(k + 1) == Some(']') {
+                    let bare = name.strip_prefix('^').unwrap_or(&name);
+                    if !POSIX.contains(&bare) {
+                        return Err(self.error(TranslateErrorKind::UnknownPosixClass));
+                    }
+                    self.i += k + 2;
+                    return Ok(Item::Set(format!("[:{name}:]")));
+                }
+                self.nested_class()
+            }
+            '[' => self.nested_class(),
+            '\\' => {
+                self.i += 1;
+                let Some(e) = self.peek() else {
+                    return Err(err(
+                        self.src,
+                        item_offset,
+                        TranslateErrorKind::TrailingBackslash,
+                    ));
+                };
+                self.i += 1;
+                match e {
+                    'd' | 'D' | 'w' | 'W' | 's' | 'S' | 'h' | 'H' => {
+                        Ok(Item::Set(posix_for(e).to_owned()))
+                    }
+                    'p' | 'P' => Ok(Item::Set(self.property(e, item_offset)?)),
+                    'b' => Ok(Item::Char('\x08')),
+                    'R' | 'X' | 'A' | 'z' | 'Z' | 'G' | 'K' | 'k' | 'g' | 'B' => Err(err(
+                        self.src,
+                        item_offset,
+                        TranslateErrorKind::Unsupported("this escape inside a character class"),
+                    )),
+                    '1'..='9' if !e.is_digit(8) => Ok(Item::Char(e)),
+                    _ => Ok(Item::Char(self.escaped_char(e, item_offset)?)),
+                }
+            }
+            c => {
+                self.i += 1;
+                Ok(Item::Char(c))
+            }
+        }
+    }
+
+    fn nested_class(&mut self) -> Result<Item> {
+        let before = std::mem::take(&mut self.out);
+        // Count the nesting against the depth limit through the group stack.
+        self.stack.push(Frame {
+            out_start: 0,
+            capturing: false,
+            extended: self.extended,
+        });
+        let r = self.class();
+        self.stack.pop();
+        let inner = std::mem::replace(&mut self.out, before);
+        r.map(|()| Item::Set(inner))
+    }
+}
+
+enum Item {
+    Char(char),
+    Set(String),
+}
+
+const POSIX: [&str; 14] = [
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+    "space", "upper", "xdigit", "word",
+];
+
+fn posix_for(c: char) -> &'static str {
+    match c {
+        'd' => "[:digit:]",
+        'D' => "[:^digit:]",
+        'w' => "[:word:]",
+        'W' => "[:^word:]",
+        's' => "[:space:]",
+        'S' => "[:^space:]",
+        'h' => "[:xdigit:]",
+        _ => "[:^xdigit:]",
+    }
+}
+
+fn check_interval(text: &str) -> std::result::Result<(), TranslateErrorKind> {
+    let inner = text.trim_start_matches('{').trim_end_matches('}');
+    let mut parts = inner.split(',');
+    let lo = parts.next().unwrap_or("");
+    let hi = parts.next();
+    let parse = |s: &str| -> std::result::Result<Option<u32>, TranslateErrorKind> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<u32>() {
+            Ok(v) if v <= MAX_REPEAT => Ok(Some(v)),
+            _ => Err(TranslateErrorKind::BadRepetition),
+        }
+    };
+    let lo = parse(lo)?;
+    let hi = match hi {
+        Some(h) => parse(h)?,
+        None => None,
+    };
+    if let (Some(lo), Some(hi)) = (lo, hi)
+        && lo > hi
+    {
+        return Err(TranslateErrorKind::BadRepetition);
+    }
+    Ok(())
+}
+
+/// Whether the pattern has an Onigmo named group `(?<name>` / `(?'name'`.
+fn has_named_group(src: &str) -> bool {
+    let b = src.as_bytes();
+    let mut i = 0;
+    let mut in_class = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' => in_class += 1,
+            b']' if in_class > 0 => in_class -= 1,
+            b'(' if in_class == 0 && b.get(i + 1) == Some(&b'?') => {
+                let n = b.get(i + 2).copied();
+                let m = b.get(i + 3).copied();
+                if (n == Some(b'<') && !matches!(m, Some(b'=' | b'!'))) || n == Some(b'\'') {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Counts `(` that open capturing groups (plain or named), outside classes.
+fn count_groups(src: &str) -> usize {
+    let b = src.as_bytes();
+    let mut i = 0;
+    let mut n = 0;
+    let mut in_class = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' => in_class += 1,
+            b']' if in_class > 0 => in_class -= 1,
+            b'(' if in_class == 0 => match (b.get(i + 1), b.get(i + 2), b.get(i + 3)) {
+                (Some(b'?'), Some(b'<'), Some(c)) if *c != b'=' && *c != b'!' => n += 1,
+                (Some(b'?'), Some(b'\''), _) => n += 1,
+                (Some(b'?'), _, _) => {}
+                _ => n += 1,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
+fn push_hex(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    let _ = write!(out, r"\x{{{:X}}}", u32::from(c));
+}
+
+/// A literal outside a bracket expression.
+fn push_literal(out: &mut String, c: char) {
+    if c.is_control() || c.is_whitespace() && c != ' ' {
+        push_hex(out, c);
+    } else if regex_syntax_is_meta(c) {
+        out.push('\\');
+        out.push(c);
+    } else {
+        out.push(c);
+    }
+}
+
+/// A literal inside a bracket expression.
+fn push_class_char(out: &mut String, c: char) {
+    if c.is_control() || c.is_whitespace() {
+        push_hex(out, c);
+    } else if matches!(c, '[' | ']' | '\\' | '^' | '-' | '&' | '~') {
+        out.push('\\');
+        out.push(c);
+    } else {
+        out.push(c);
+    }
+}
+
+fn regex_syntax_is_meta(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '.'
+            | '+'
+            | '*'
+            | '?'
+            | '('
+            | ')'
+            | '|'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '^'
+            | '$'
+            | '#'
+            | '&'
+            | '-'
+            | '~'
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn t(p: &str) -> String {
+        translate(p, Flags::default()).unwrap().pattern
+    }
+
+    fn matches(p: &str, flags: Flags, text: &str) -> bool {
+        let tr = translate(p, flags).unwrap();
+        match tr.engine {
+            Engine::Linear => regex::Regex::new(&tr.pattern).unwrap().is_match(text),
+            Engine::Backtracking => fancy_regex::Regex::new(&tr.pattern)
+                .unwrap()
+                .is_match(text)
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn flags_parse_like_recog() {
+        assert_eq!(Flags::parse("").unwrap(), Flags::default());
+        let f = Flags::parse("REG_ICASE,REG_MULTILINE").unwrap();
+        assert!(f.ignore_case && f.dot_newline);
+        assert_eq!(Flags::parse("REG_ICASE,,REG_X").unwrap_err(), "");
+        assert_eq!(Flags::parse("REG_NOSUB").unwrap_err(), "REG_NOSUB");
+    }
+
+    #[test]
+    fn anchors_are_line_anchors() {
+        assert!(matches("^foo$", Flags::default(), "x\nfoo\ny"));
+        assert!(!matches(r"\Afoo\z", Flags::default(), "x\nfoo\ny"));
+        assert!(matches(r"foo\Z", Flags::default(), "foo\n"));
+        assert!(!matches(r"foo\Z", Flags::default(), "foo\nx"));
+        assert!(!matches(r"foo\z", Flags::default(), "foo\n"));
+    }
+
+    #[test]
+    fn dot_and_flags() {
+        assert!(!matches("a.b", Flags::default(), "a\nb"));
+        let dot = Flags {
+            dot_newline: true,
+            ..Flags::default()
+        };
+        assert!(matches("a.b", dot, "a\nb"));
+        assert!(matches("(?m)a.b", Flags::default(), "a\nb"));
+        assert!(matches("(?m:a.b)", Flags::default(), "a\nb"));
+        let icase = Flags {
+            ignore_case: true,
+            ..Flags::default()
+        };
+        assert!(matches("apache", icase, "APACHE"));
+        assert!(matches("(?i)apache", Flags::default(), "APACHE"));
+    }
+
+    #[test]
+    fn ruby_classes_are_ascii() {
+        assert!(matches(r"^\h+$", Flags::default(), "00ffAB"));
+        assert!(!matches(r"^\h+$", Flags::default(), "00fg"));
+        assert!(!matches(r"^\d$", Flags::default(), "\u{0663}"));
+        assert!(!matches(r"^\w$", Flags::default(), "é"));
+        assert!(matches(r"^[\w.-]+$", Flags::default(), "a-b.c_d"));
+        assert!(matches(r"^[[:alpha:]]+$", Flags::default(), "abc"));
+        assert!(matches(r"^[^\s]+$", Flags::default(), "abc"));
+        assert!(!matches(r"^[^\s]+$", Flags::default(), "a c"));
+    }
+
+    #[test]
+    fn quantifier_rules_follow_onigmo() {
+        assert_eq!(t("a{,3}"), "(?m)a{0,3}");
+        assert_eq!(t("a{2}?"), "(?m)(?:a{2})?");
+        assert_eq!(t("a{2,3}+"), "(?m)(?:a{2,3})+");
+        assert_eq!(t("a+?"), "(?m)a+?");
+        assert_eq!(t("x{foo}"), r"(?m)x\{foo\}");
+        let p = translate("a++", Flags::default()).unwrap();
+        assert_eq!(p.engine, Engine::Backtracking);
+        assert!(translate("*a", Flags::default()).is_err());
+    }
+
+    #[test]
+    fn named_groups_disable_plain_captures() {
+        let tr = t("(?<v>\\d+)(x)");
+        assert_eq!(tr, "(?m)(?<v>[[:digit:]]+)(?:x)");
+    }
+
+    #[test]
+    fn escapes() {
+        assert!(matches(
+            r"\e\x41\101\u0042\cA",
+            Flags::default(),
+            "\x1bAAB\x01"
+        ));
+        assert!(matches(r"a\/b\-c", Flags::default(), "a/b-c"));
+        assert!(matches(r"[\x20-\x7e]", Flags::default(), "~"));
+        assert!(matches(r"a\Rb", Flags::default(), "a\r\nb"));
+    }
+
+    #[test]
+    fn class_edge_cases() {
+        assert!(matches("^[a-]+$", Flags::default(), "a-a"));
+        assert!(matches("^[-a]+$", Flags::default(), "a-a"));
+        assert!(matches("^[]a]+$", Flags::default(), "]a"));
+        assert!(matches("^[a~&]+$", Flags::default(), "~&a"));
+        assert!(matches("^[a-z&&[^aeiou]]+$", Flags::default(), "bcd"));
+        assert!(!matches("^[a-z&&[^aeiou]]+$", Flags::default(), "bad"));
+    }
+
+    #[test]
+    fn backtracking_constructs() {
+        for p in [r"(a)\1", r"a(?=b)", r"(?<=a)b", r"(?>a+)b", r"(?<n>a)\k<n>"] {
+            assert_eq!(
+                translate(p, Flags::default()).unwrap().engine,
+                Engine::Backtracking,
+                "{p}"
+            );
+        }
+        assert!(matches(r"^(a+)-\1$", Flags::default(), "aa-aa"));
+        assert!(!matches(r"^(a+)-\1$", Flags::default(), "aa-a"));
+        assert_eq!(
+            translate(r"(foo\Z)", Flags::default()).unwrap().engine,
+            Engine::Backtracking
+        );
+    }
+
+    #[test]
+    fn extended_mode_strips_comments() {
+        assert!(matches("(?x) a b # comment (\n c", Flags::default(), "abc"));
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        for p in [
+            "(",
+            ")",
+            "[a",
+            "\\",
+            r"\G",
+            "(?q)",
+            "a{5,2}",
+            "[[:alpah:]]",
+            "(?~a)",
+        ] {
+            assert!(
+                matches!(translate(p, Flags::default()), Err(Error::Translate { .. })),
+                "{p}"
+            );
+        }
+    }
+}
