@@ -1,0 +1,165 @@
+//! Cluster embeddings with HDBSCAN at several `cluster_selection_epsilon` values.
+//!
+//! ```text
+//! # embeddings (.npy, float32 or float64, shape (n, d)) in, clusters JSONL out
+//! cargo run --release --example cluster -- embeddings.npy --output clusters.jsonl
+//! # the paper's settings are the defaults: min_cluster_size 50, min_samples 5,
+//! # epsilons 0.01 0.02 0.05 0.1, excess of mass
+//! cargo run --release --example cluster -- embeddings.npy --epsilons 0.05,0.1 --method leaf
+//! # seeded synthetic blobs instead of a file, saved for the Python comparison
+//! cargo run --release --example cluster -- --synthetic 20000 --save-input /tmp/blobs-20k.npy
+//! ```
+//!
+//! Shows progress while fitting, then the paper's summary table (clusters and
+//! outliers per epsilon) and the time of the fit and of each selection. The
+//! JSONL record id is the row number.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use density_cluster::synthetic::{BlobsConfig, blobs};
+use density_cluster::{Hdbscan, Progress, SelectionMethod, SelectionParams, write_jsonl_file};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array2;
+use ndarray_npy::{read_npy, write_npy};
+
+#[derive(Parser, Debug)]
+#[command(about = "HDBSCAN at several cluster_selection_epsilon values from one fit")]
+struct Args {
+    /// Embeddings, a 2-D .npy array of float32 or float64 (one row per record).
+    input: Option<PathBuf>,
+    /// Cluster N seeded synthetic points (Gaussian blobs + 5% noise) instead of INPUT.
+    #[arg(long, value_name = "N", conflicts_with = "input")]
+    synthetic: Option<usize>,
+    /// Dimensions of the synthetic points.
+    #[arg(long, default_value_t = 64)]
+    dim: usize,
+    /// Seed of the synthetic points.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Write the (synthetic) input as float32 .npy, e.g. for benches/python/cluster_bench.py.
+    #[arg(long)]
+    save_input: Option<PathBuf>,
+    /// min_cluster_size.
+    #[arg(long, default_value_t = 50)]
+    min_cluster_size: usize,
+    /// min_samples (neighbours, the point itself not counted, as Python hdbscan).
+    #[arg(long, default_value_t = 5)]
+    min_samples: usize,
+    /// cluster_selection_epsilon values, comma separated.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![0.01, 0.02, 0.05, 0.1])]
+    epsilons: Vec<f64>,
+    /// cluster_selection_method.
+    #[arg(long, value_enum, default_value_t = Method::Eom)]
+    method: Method,
+    /// allow_single_cluster.
+    #[arg(long)]
+    allow_single_cluster: bool,
+    /// Clusters JSONL to write (record id = row number).
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Method {
+    Eom,
+    Leaf,
+}
+
+fn load(args: &Args) -> anyhow::Result<Array2<f32>> {
+    if let Some(n) = args.synthetic {
+        return Ok(blobs(&BlobsConfig {
+            n,
+            dim: args.dim,
+            seed: args.seed,
+            ..BlobsConfig::default()
+        }));
+    }
+    let Some(path) = &args.input else {
+        bail!("give an INPUT .npy file or --synthetic N")
+    };
+    match read_npy::<_, Array2<f32>>(path) {
+        Ok(x) => Ok(x),
+        Err(_) => {
+            let x: Array2<f64> =
+                read_npy(path).with_context(|| format!("reading {}", path.display()))?;
+            Ok(x.mapv(|v| v as f32))
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let x = load(args)?;
+    if let Some(path) = &args.save_input {
+        write_npy(path, &x).with_context(|| format!("writing {}", path.display()))?;
+    }
+    eprintln!("{} points in {} dimensions", x.nrows(), x.ncols());
+    let method = match args.method {
+        Method::Eom => SelectionMethod::Eom,
+        Method::Leaf => SelectionMethod::Leaf,
+    };
+    let params = Hdbscan::params(args.min_cluster_size)
+        .min_samples(args.min_samples)
+        .cluster_selection_method(method)
+        .allow_single_cluster(args.allow_single_cluster)
+        .check()?;
+
+    let bar = ProgressBar::new(x.nrows() as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} {msg:24} [{bar:40}] {pos}/{len} {elapsed}",
+    )?);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar.set_message("nearest neighbours");
+    let start = Instant::now();
+    let fit = params.fit_with_progress(&x, |p| match p {
+        Progress::Neighbours { done, .. } => bar.set_position(done as u64),
+        Progress::SpanningTree { components } => {
+            bar.set_message(format!("spanning tree: {components} trees"));
+        }
+        Progress::Hierarchy => bar.set_message("condensed tree"),
+        _ => {}
+    })?;
+    let fit_time = start.elapsed();
+    bar.finish_and_clear();
+
+    let mut clusterings = Vec::with_capacity(args.epsilons.len());
+    let mut times = Vec::with_capacity(args.epsilons.len());
+    for &epsilon in &args.epsilons {
+        let t = Instant::now();
+        clusterings.push(fit.select(&SelectionParams {
+            epsilon,
+            ..params.selection()
+        })?);
+        times.push(t.elapsed());
+    }
+
+    println!(
+        "fit (spanning tree + condensed tree): {:.2} s",
+        fit_time.as_secs_f64()
+    );
+    println!(
+        "{:>8}  {:>9}  {:>9}  {:>10}",
+        "epsilon", "clusters", "outliers", "select ms"
+    );
+    for (c, t) in clusterings.iter().zip(&times) {
+        println!(
+            "{:>8}  {:>9}  {:>8.2}%  {:>10.2}",
+            c.params.epsilon,
+            c.n_clusters(),
+            100.0 * c.outlier_share(),
+            t.as_secs_f64() * 1e3
+        );
+    }
+    if let Some(path) = &args.output {
+        let ids: Vec<usize> = (0..x.nrows()).collect();
+        write_jsonl_file(path, &ids, &clusterings)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    run(&Args::parse())
+}
