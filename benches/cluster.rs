@@ -32,10 +32,10 @@ fn data(n: usize) -> ndarray::Array2<f32> {
 }
 
 fn sizes() -> Vec<usize> {
-    std::env::var("BANNERLM_CLUSTER_SIZES")
-        .ok()
-        .map(|s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![20_000])
+    std::env::var("BANNERLM_CLUSTER_SIZES").ok().map_or_else(
+        || vec![20_000],
+        |s| s.split(',').filter_map(|v| v.trim().parse().ok()).collect(),
+    )
 }
 
 fn fit(c: &mut Criterion) {
@@ -64,7 +64,7 @@ fn select(c: &mut Criterion) {
         });
     }
     group.bench_function("eom-all-four", |b| {
-        b.iter(|| fit.select_epsilons(&EPSILONS).expect("select"))
+        b.iter(|| fit.select_epsilons(&EPSILONS).expect("select"));
     });
     group.finish();
 }
@@ -87,9 +87,11 @@ fn versus_petal(c: &mut Criterion) {
         |b, x| {
             b.iter(|| {
                 // petal's min_samples counts the point itself.
-                let mut model: HDbscan<f64, _> = HDbscan::default();
-                model.min_samples = 6;
-                model.min_cluster_size = 50;
+                let mut model: HDbscan<f64, _> = HDbscan {
+                    min_samples: 6,
+                    min_cluster_size: 50,
+                    ..HDbscan::default()
+                };
                 model.fit(x, None)
             });
         },

@@ -18,12 +18,20 @@ fn fixture_pairs() -> Vec<BannerPair> {
             .and_then(Iterator::collect::<Result<Vec<_>, _>>)
             .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
     };
-    pair_in_memory(read("snapshot-2023-06.jsonl.gz"), read("snapshot-2023-07.jsonl.gz")).pairs
+    pair_in_memory(
+        read("snapshot-2023-06.jsonl.gz"),
+        read("snapshot-2023-07.jsonl.gz"),
+    )
+    .pairs
 }
 
 fn bench_labels(c: &mut Criterion) {
     let pairs = fixture_pairs();
-    let http: Vec<_> = pairs.iter().filter(|p| p.before.is_http()).cloned().collect();
+    let http: Vec<_> = pairs
+        .iter()
+        .filter(|p| p.before.is_http())
+        .cloned()
+        .collect();
     let mut group = c.benchmark_group("label_pair");
     for (name, set) in [("all_fixture_pairs", &pairs), ("http_pairs", &http)] {
         group.throughput(Throughput::Elements(set.len() as u64));
@@ -33,7 +41,9 @@ fn bench_labels(c: &mut Criterion) {
                 let mut matched = 0;
                 for p in set {
                     let kind = BannerKind::for_protocol(&p.before.protocol);
-                    matched += labeler.label(&p.before.banner, &p.after.banner, kind).matched;
+                    matched += labeler
+                        .label(&p.before.banner, &p.after.banner, kind)
+                        .matched;
                 }
                 black_box(matched)
             });

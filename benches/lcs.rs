@@ -123,7 +123,7 @@ fn groups(n: usize, k: usize, seed: u64) -> Vec<(String, Vec<String>)> {
 /// fields between them (a long structured header).
 fn long_values(k: usize, len: usize, seed: u64) -> Vec<String> {
     let mut r = Rng(seed);
-    let words: Vec<String> = (0..len / 16 + 1).map(|_| r.chars(ALNUM, 12)).collect();
+    let words: Vec<String> = (0..=len / 16).map(|_| r.chars(ALNUM, 12)).collect();
     (0..k)
         .map(|_| {
             let mut s = String::with_capacity(len + 16);

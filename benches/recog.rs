@@ -72,8 +72,7 @@ fn bench_http_servers(c: &mut Criterion) {
         b.iter(|| {
             MatcherBuilder::new()
                 .build(black_box(&db))
-                .map(|m| m.len())
-                .unwrap_or(0)
+                .map_or(0, |m| m.len())
         });
     });
 }

@@ -80,14 +80,12 @@ fn load(args: &Args) -> anyhow::Result<Array2<f32>> {
     let Some(path) = &args.input else {
         bail!("give an INPUT .npy file or --synthetic N")
     };
-    match read_npy::<_, Array2<f32>>(path) {
-        Ok(x) => Ok(x),
-        Err(_) => {
-            let x: Array2<f64> =
-                read_npy(path).with_context(|| format!("reading {}", path.display()))?;
-            Ok(x.mapv(|v| v as f32))
-        }
+    if let Ok(x) = read_npy::<_, Array2<f32>>(path) {
+        return Ok(x);
     }
+    // Not float32: accept float64 (NumPy's default) and narrow it.
+    let x: Array2<f64> = read_npy(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(x.mapv(|v| v as f32))
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {

@@ -136,16 +136,13 @@ fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
-    match args.out {
-        Some(path) => {
-            let f = std::fs::File::create(&path)?;
-            write_jsonl(&fps, std::io::BufWriter::new(f))?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            write_jsonl(&fps, stdout.lock())?;
-            stdout.lock().flush()?;
-        }
+    if let Some(path) = args.out {
+        let f = std::fs::File::create(&path)?;
+        write_jsonl(&fps, std::io::BufWriter::new(f))?;
+    } else {
+        let stdout = std::io::stdout();
+        write_jsonl(&fps, stdout.lock())?;
+        stdout.lock().flush()?;
     }
     Ok(())
 }

@@ -12,8 +12,8 @@ use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use banner_parse::{
-    BannerKind, Format, Label, LabelStyle, Labeler, OnBadLine, PairJoin, ReadOptions,
-    RecordReader, escape_bytes, render_labels,
+    BannerKind, Format, Label, LabelStyle, Labeler, OnBadLine, PairJoin, ReadOptions, RecordReader,
+    escape_bytes, render_labels,
 };
 use clap::{Parser, ValueEnum};
 
@@ -53,8 +53,15 @@ fn open(path: &PathBuf, args: &Args) -> anyhow::Result<RecordReader> {
         InputFormat::Zgrab2 => Format::Zgrab2Http,
         InputFormat::Censys => Format::Censys,
     };
-    let on_bad = if args.skip_bad { OnBadLine::Skip } else { OnBadLine::Fail };
-    Ok(RecordReader::open(path, ReadOptions::default().format(format).on_bad_line(on_bad))?)
+    let on_bad = if args.skip_bad {
+        OnBadLine::Skip
+    } else {
+        OnBadLine::Fail
+    };
+    Ok(RecordReader::open(
+        path,
+        ReadOptions::default().format(format).on_bad_line(on_bad),
+    )?)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -89,9 +96,19 @@ fn main() -> anyhow::Result<()> {
     let s = stream.stats();
     println!("records   before {:>8}  after {:>8}", s.before, s.after);
     println!("pairs     {:>8}", s.pairs);
-    println!("unpaired  before {:>8}  after {:>8}", s.only_before, s.only_after);
-    println!("duplicate before {:>8}  after {:>8}", s.duplicate_before, s.duplicate_after);
-    println!("bad lines before {:>8}  after {:>8}", before.bad_line_count(), after.bad_line_count());
+    println!(
+        "unpaired  before {:>8}  after {:>8}",
+        s.only_before, s.only_after
+    );
+    println!(
+        "duplicate before {:>8}  after {:>8}",
+        s.duplicate_before, s.duplicate_after
+    );
+    println!(
+        "bad lines before {:>8}  after {:>8}",
+        before.bad_line_count(),
+        after.bad_line_count()
+    );
     let total = (stable + dynamic).max(1);
     println!(
         "labels    {stable} stable / {dynamic} dynamic value bytes in the earlier banners ({:.1}% stable); \

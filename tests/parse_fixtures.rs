@@ -9,7 +9,9 @@ use bannerlm::parse::{
 };
 
 fn read(name: &str) -> Vec<BannerRecord> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     RecordReader::open(&path, ReadOptions::default())
         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
         .unwrap_or_else(|e| panic!("{e}"))
@@ -23,7 +25,10 @@ fn join_strategies_agree_and_account_for_every_record() {
     let mut stream = PairJoin::new()
         .partitions(7)
         .expect("partitions")
-        .join(before.iter().cloned().map(Ok), after.iter().cloned().map(Ok))
+        .join(
+            before.iter().cloned().map(Ok),
+            after.iter().cloned().map(Ok),
+        )
         .expect("join");
     let ext: Vec<_> = stream.by_ref().collect::<Result<_, _>>().expect("pairs");
     assert_eq!(stream.stats(), mem.stats);
@@ -47,7 +52,10 @@ fn join_strategies_agree_and_account_for_every_record() {
 #[test]
 fn binary_banner_round_trips_through_files() {
     let after = read("snapshot-2023-07.jsonl.gz");
-    let telnet = after.iter().find(|r| r.protocol == "telnet").expect("telnet record");
+    let telnet = after
+        .iter()
+        .find(|r| r.protocol == "telnet")
+        .expect("telnet record");
     assert_eq!(telnet.banner, b"\xff\xfd\x18\xff\xfd\x20login: ");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("copy.jsonl");

@@ -1,6 +1,84 @@
-//! RoBERTa encoder with masked-LM and token-stability heads in burn, Hugging Face compatible, for bannerlm.
+//! RoBERTa encoder with masked-LM and token-stability heads in [burn], numerically identical to
+//! Hugging Face transformers, for bannerlm.
 //!
-//! **Status: not implemented yet.** This crate is a placeholder in the bannerlm
-//! workspace so that the dependency graph of docs/ARCHITECTURE.md exists from
-//! the start; its API arrives with the issue that fills it (issue 6).
-//! It exports nothing today.
+//! # Place in the pipeline
+//!
+//! bannerlm follows Sarabi, Yin and Liu (IMC 2023): banners are tokenised with a byte-level BPE
+//! (`bpe-tokenizer`), a small RoBERTa is pretrained as a masked language model and fine-tuned
+//! with a token-stability head (`contrastive-trainer`), and each banner becomes the
+//! P(stable)-weighted mean of its last-layer token states, L2-normalised (`embed-index`). This
+//! crate is the model: it takes token ids, never text.
+//!
+//! - [`RobertaConfig`]: hyper-parameters, `config.json` compatible with transformers;
+//!   [`RobertaConfig::paper`] (hidden 256, 4 layers, 4 heads, FFN 1024, 768 tokens) and
+//!   [`RobertaConfig::small`] for CPU/CI.
+//! - [`RobertaModel`]: embeddings (RoBERTa positions `pad + cumsum(non-pad)`), post-LayerNorm
+//!   encoder layers with padding-masked multi-head attention and exact-erf GELU.
+//! - [`RobertaForMaskedLm`] / [`MlmHead`]: the pretraining head with the decoder tied to the
+//!   word embeddings, evaluated on masked positions only during training.
+//! - [`RobertaForStability`] / [`StabilityHead`]: P(stable) per token and the banner embedding
+//!   [`pool_weighted`].
+//! - [loader](crate::loader): `model.safetensors` + `config.json` with Hugging Face names, both
+//!   ways, through burn-store.
+//!
+//! # Example: a banner embedding
+//!
+//! ```
+//! use roberta_model::burn::tensor::{Device, Int, Tensor};
+//! use roberta_model::{RobertaConfig, RobertaForStability};
+//!
+//! let device = Device::default();
+//! let config = RobertaConfig::small(512);
+//! let model = RobertaForStability::new(&config, &device)?;
+//! // Token ids from the tokenizer, padded with pad_token_id (1).
+//! let ids = Tensor::<2, Int>::from_ints([[0, 72, 84, 84, 2], [0, 83, 83, 2, 1]], &device);
+//! let mask_pad = model.roberta.padding_mask(ids.clone());
+//! let embeddings = model.embed(ids, mask_pad); // [2, 64], unit rows
+//! let norms = embeddings.square().sum_dim(1).into_data().try_to_vec::<f32>()?;
+//! assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Example: a transformers checkpoint, both ways
+//!
+//! ```no_run
+//! use roberta_model::burn::tensor::Device;
+//! use roberta_model::RobertaForMaskedLm;
+//!
+//! let device = Device::default();
+//! // A directory written by `model.save_pretrained(...)` in Python.
+//! let (model, config) = RobertaForMaskedLm::from_pretrained("roberta-banner", &device)?;
+//! // ... train ..., then write it back for transformers' `from_pretrained`.
+//! model.save_pretrained("roberta-banner-trained", &config)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! burn 0.22 has no backend type parameter: the backend is a runtime [`Device`](burn::tensor::Device),
+//! and these features decide which devices exist (`Device::default()` picks the first enabled,
+//! GPUs before CPUs).
+//!
+//! - `flex` (default): burn-flex, burn 0.22's pure-Rust CPU backend with fused attention and
+//!   layer-norm kernels (the flex-vs-ndarray measurement on this model is still pending, see
+//!   docs/PERFORMANCE.md).
+//! - `ndarray`: the burn-ndarray CPU backend (`Device::ndarray()`), deprecated upstream.
+//! - `wgpu`: GPUs through wgpu (Vulkan, Metal, DX12), `Device::wgpu(..)`.
+
+mod config;
+mod error;
+mod heads;
+pub mod loader;
+mod model;
+
+pub use burn;
+pub use config::{HiddenAct, RobertaConfig};
+pub use error::{Error, Result};
+pub use heads::{
+    MlmHead, POOL_MIN_WEIGHT, RobertaForMaskedLm, RobertaForStability, StabilityHead,
+    flat_positions, l2_normalize, pool_weighted,
+};
+pub use model::{
+    RobertaAttention, RobertaEmbeddings, RobertaEncoder, RobertaIntermediate, RobertaLayer,
+    RobertaModel, RobertaResidualOutput, RobertaSelfAttention,
+};

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""PyTorch + transformers baseline for benches/model.rs (not part of CI).
+
+Same work as the Rust bench: encoder forward at batch 32 x 128 tokens (RobertaModel, eval,
+no_grad) and one masked-LM training step (forward, backward, AdamW) for the small and the paper
+config with a 50,000-token vocabulary, 15% of the tokens masked. The training step is measured
+twice: the usual transformers way (labels, logits at every position) and with the head on the
+masked positions only, which is what roberta-model does.
+
+Usage: python3 benches/python/model_baseline.py [--threads 2] [--repeats 10]
+Prints medians in ms and sequences/s.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+from transformers import RobertaConfig, RobertaForMaskedLM, RobertaModel
+
+BATCH, SEQ, VOCAB, MASK_RATE = 32, 128, 50_000, 0.15
+
+
+def configs():
+    common = dict(vocab_size=VOCAB, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                  type_vocab_size=1, layer_norm_eps=1e-5)
+    return [
+        ("small", RobertaConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                                intermediate_size=128, max_position_embeddings=130, **common)),
+        ("paper", RobertaConfig(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                                intermediate_size=1024, max_position_embeddings=770, **common)),
+    ]
+
+
+def batch():
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(5, VOCAB, (BATCH, SEQ), generator=g)
+    ids[:, 0] = 0
+    ids[:, -1] = 2
+    n = int(BATCH * SEQ * MASK_RATE)
+    stride = BATCH * SEQ // n
+    positions = torch.arange(n) * stride + 1
+    flat = ids.reshape(-1).clone()
+    labels_at = flat[positions].clone()
+    flat[positions] = 4
+    return flat.reshape(BATCH, SEQ), positions, labels_at
+
+
+def timeit(fn, repeats, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=10)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    ids, positions, labels_at = batch()
+    mask = torch.ones_like(ids)
+    for name, config in configs():
+        encoder = RobertaModel(config, add_pooling_layer=False).eval()
+
+        def fwd():
+            with torch.no_grad():
+                encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+
+        t = timeit(fwd, args.repeats)
+        print(f"forward {name}: {t * 1e3:.1f} ms median, {BATCH / t:.1f} seq/s")
+
+        model = RobertaForMaskedLM(config).train()
+        opt = torch.optim.AdamW(model.parameters(), lr=2e-4)
+        labels = torch.full_like(ids, -100).reshape(-1)
+        labels[positions] = labels_at
+        labels = labels.reshape(BATCH, SEQ)
+
+        def step_all():
+            opt.zero_grad(set_to_none=True)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            opt.step()
+
+        t = timeit(step_all, args.repeats)
+        print(f"train_step {name} (HF labels, logits everywhere): {t * 1e3:.1f} ms, {BATCH / t:.1f} seq/s")
+
+        def step_masked():
+            opt.zero_grad(set_to_none=True)
+            states = model.roberta(input_ids=ids, attention_mask=mask).last_hidden_state
+            picked = states.reshape(BATCH * SEQ, -1)[positions]
+            logits = model.lm_head(picked)
+            loss = torch.nn.functional.cross_entropy(logits, labels_at)
+            loss.backward()
+            opt.step()
+
+        t = timeit(step_masked, args.repeats)
+        print(f"train_step {name} (head on masked positions): {t * 1e3:.1f} ms, {BATCH / t:.1f} seq/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,369 @@
+//! Model hyper-parameters, read from and written to Hugging Face `config.json`.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// Activation of the feed-forward block and of the MLM head (`hidden_act`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum HiddenAct {
+    /// Exact GELU, `x * Φ(x)` with the error function (RoBERTa's default).
+    #[default]
+    #[serde(rename = "gelu")]
+    Gelu,
+    /// Tanh approximation of GELU (`gelu_new`, `gelu_pytorch_tanh` in transformers).
+    #[serde(rename = "gelu_new", alias = "gelu_pytorch_tanh")]
+    GeluApprox,
+    /// Rectified linear unit.
+    #[serde(rename = "relu")]
+    Relu,
+}
+
+/// RoBERTa hyper-parameters; field names are the keys of a transformers `config.json`.
+///
+/// Keys this crate does not use (`architectures`, `id2label`, `torch_dtype`, ...) are kept in
+/// [`extra`](Self::extra) and written back unchanged by [`save`](Self::save), so a config makes
+/// the round trip bannerlm -> transformers -> bannerlm without loss.
+///
+/// ```
+/// use roberta_model::RobertaConfig;
+///
+/// let paper = RobertaConfig::paper(50_000);
+/// assert_eq!((paper.hidden_size, paper.num_hidden_layers, paper.num_attention_heads), (256, 4, 4));
+/// assert_eq!(paper.max_position_embeddings, 770);
+/// paper.check()?;
+///
+/// let json = r#"{"model_type": "roberta", "vocab_size": 1000, "hidden_size": 64,
+///   "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 128}"#;
+/// let small = RobertaConfig::from_json_str(json)?;
+/// assert_eq!(small.layer_norm_eps, 1e-5);
+/// assert_eq!(small.pad_token_id, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RobertaConfig {
+    /// Always `"roberta"`.
+    pub model_type: String,
+    /// Vocabulary size (rows of the word-embedding matrix).
+    pub vocab_size: usize,
+    /// Width of the token states.
+    pub hidden_size: usize,
+    /// Number of encoder layers.
+    pub num_hidden_layers: usize,
+    /// Attention heads per layer; must divide `hidden_size`.
+    pub num_attention_heads: usize,
+    /// Width of the feed-forward block.
+    pub intermediate_size: usize,
+    /// Feed-forward activation.
+    pub hidden_act: HiddenAct,
+    /// Dropout on embeddings and sub-layer outputs (training only).
+    pub hidden_dropout_prob: f64,
+    /// Dropout on attention probabilities (training only).
+    pub attention_probs_dropout_prob: f64,
+    /// Rows of the position-embedding table; RoBERTa uses `pad_token_id + 1 + max_len`.
+    pub max_position_embeddings: usize,
+    /// Rows of the token-type table (1 for RoBERTa).
+    pub type_vocab_size: usize,
+    /// Epsilon of every LayerNorm.
+    pub layer_norm_eps: f64,
+    /// Standard deviation of the normal initialisation of fresh weights.
+    pub initializer_range: f64,
+    /// Padding token id; also RoBERTa's position offset.
+    pub pad_token_id: usize,
+    /// Beginning-of-sequence token id (`<s>`).
+    pub bos_token_id: usize,
+    /// End-of-sequence token id (`</s>`).
+    pub eos_token_id: usize,
+    /// Dropout before the token-classification head; `None` means `hidden_dropout_prob`.
+    pub classifier_dropout: Option<f64>,
+    /// Only `"absolute"` is supported.
+    pub position_embedding_type: String,
+    /// Every other key of the file, kept for the round trip.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for RobertaConfig {
+    /// The defaults of transformers' `RobertaConfig` (roberta-base sizes).
+    fn default() -> Self {
+        Self {
+            model_type: "roberta".to_owned(),
+            vocab_size: 50_265,
+            hidden_size: 768,
+            num_hidden_layers: 12,
+            num_attention_heads: 12,
+            intermediate_size: 3072,
+            hidden_act: HiddenAct::Gelu,
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            max_position_embeddings: 514,
+            type_vocab_size: 1,
+            layer_norm_eps: 1e-5,
+            initializer_range: 0.02,
+            pad_token_id: 1,
+            bos_token_id: 0,
+            eos_token_id: 2,
+            classifier_dropout: None,
+            position_embedding_type: "absolute".to_owned(),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl RobertaConfig {
+    /// The paper's model: hidden 256, 4 layers, 4 heads, FFN 1024, inputs of up to 768 tokens
+    /// (`max_position_embeddings` 770, as in the authors' code).
+    pub fn paper(vocab_size: usize) -> Self {
+        Self {
+            vocab_size,
+            hidden_size: 256,
+            num_hidden_layers: 4,
+            num_attention_heads: 4,
+            intermediate_size: 1024,
+            max_position_embeddings: 770,
+            ..Self::default()
+        }
+    }
+
+    /// A small model for CPU experiments and CI: hidden 64, 2 layers, 2 heads, FFN 128,
+    /// inputs of up to 128 tokens.
+    pub fn small(vocab_size: usize) -> Self {
+        Self {
+            vocab_size,
+            hidden_size: 64,
+            num_hidden_layers: 2,
+            num_attention_heads: 2,
+            intermediate_size: 128,
+            max_position_embeddings: 130,
+            ..Self::default()
+        }
+    }
+
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads.max(1)
+    }
+
+    /// Longest input (in tokens, special tokens included) the position table can hold.
+    pub fn max_input_len(&self) -> usize {
+        self.max_position_embeddings
+            .saturating_sub(self.pad_token_id + 1)
+    }
+
+    /// Checks sizes, probabilities and ids; every constructor of a model calls it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first offending key.
+    pub fn check(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::InvalidConfig(msg));
+        if self.model_type != "roberta" && self.model_type != "xlm-roberta" {
+            return bad(format!("model_type {:?} is not roberta", self.model_type));
+        }
+        for (key, value) in [
+            ("vocab_size", self.vocab_size),
+            ("hidden_size", self.hidden_size),
+            ("num_hidden_layers", self.num_hidden_layers),
+            ("num_attention_heads", self.num_attention_heads),
+            ("intermediate_size", self.intermediate_size),
+            ("type_vocab_size", self.type_vocab_size),
+        ] {
+            if value == 0 {
+                return bad(format!("{key} must be positive"));
+            }
+        }
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
+            return bad(format!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                self.hidden_size, self.num_attention_heads
+            ));
+        }
+        let dropouts = [
+            ("hidden_dropout_prob", Some(self.hidden_dropout_prob)),
+            (
+                "attention_probs_dropout_prob",
+                Some(self.attention_probs_dropout_prob),
+            ),
+            ("classifier_dropout", self.classifier_dropout),
+        ];
+        for (key, value) in dropouts {
+            if let Some(p) = value
+                && !(p.is_finite() && (0.0..1.0).contains(&p))
+            {
+                return bad(format!("{key} {p} is not in [0, 1)"));
+            }
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
+            return bad(format!(
+                "layer_norm_eps {} must be positive",
+                self.layer_norm_eps
+            ));
+        }
+        if !(self.initializer_range.is_finite() && self.initializer_range >= 0.0) {
+            return bad(format!(
+                "initializer_range {} must be non-negative",
+                self.initializer_range
+            ));
+        }
+        for (key, id) in [
+            ("pad_token_id", self.pad_token_id),
+            ("bos_token_id", self.bos_token_id),
+            ("eos_token_id", self.eos_token_id),
+        ] {
+            if id >= self.vocab_size {
+                return bad(format!(
+                    "{key} {id} is outside the vocabulary of {}",
+                    self.vocab_size
+                ));
+            }
+        }
+        if self.max_position_embeddings <= self.pad_token_id + 1 {
+            return bad(format!(
+                "max_position_embeddings {} leaves no room after the padding offset {}",
+                self.max_position_embeddings,
+                self.pad_token_id + 1
+            ));
+        }
+        if self.position_embedding_type != "absolute" {
+            return bad(format!(
+                "position_embedding_type {:?} is not supported (only \"absolute\")",
+                self.position_embedding_type
+            ));
+        }
+        Ok(())
+    }
+
+    /// Parses and checks a `config.json` text.
+    ///
+    /// # Errors
+    /// [`Error::ConfigParse`] (with line and column) or [`Error::InvalidConfig`].
+    pub fn from_json_str(json: &str) -> Result<Self> {
+        Self::parse(json, Path::new("<string>"))
+    }
+
+    /// Reads and checks a transformers `config.json`.
+    ///
+    /// # Errors
+    /// [`Error::Io`], [`Error::ConfigParse`] (with path, line and column) or
+    /// [`Error::InvalidConfig`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    fn parse(json: &str, path: &Path) -> Result<Self> {
+        let config: Self = serde_json::from_str(json).map_err(|source| Error::ConfigParse {
+            path: path.to_owned(),
+            line: source.line(),
+            column: source.column(),
+            source,
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The config as pretty JSON, in the form transformers reads.
+    ///
+    /// # Errors
+    /// [`Error::ConfigSerialize`] (not expected for valid configs).
+    pub fn to_json_string(&self) -> Result<String> {
+        serde_json::to_string_pretty(self).map_err(Error::ConfigSerialize)
+    }
+
+    /// Writes the config as a transformers `config.json`.
+    ///
+    /// # Errors
+    /// [`Error::Io`] or [`Error::ConfigSerialize`].
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut text = self.to_json_string()?;
+        text.push('\n');
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid() {
+        RobertaConfig::paper(50_000).check().unwrap();
+        RobertaConfig::small(500).check().unwrap();
+        RobertaConfig::default().check().unwrap();
+        assert_eq!(RobertaConfig::paper(50_000).max_input_len(), 768);
+    }
+
+    #[test]
+    fn validation_errors() {
+        let base = RobertaConfig::small(100);
+        let cases = [
+            RobertaConfig {
+                num_attention_heads: 3,
+                ..base.clone()
+            },
+            RobertaConfig {
+                hidden_dropout_prob: 1.0,
+                ..base.clone()
+            },
+            RobertaConfig {
+                pad_token_id: 100,
+                ..base.clone()
+            },
+            RobertaConfig {
+                max_position_embeddings: 2,
+                ..base.clone()
+            },
+            RobertaConfig {
+                layer_norm_eps: 0.0,
+                ..base.clone()
+            },
+            RobertaConfig {
+                hidden_size: 0,
+                ..base.clone()
+            },
+            RobertaConfig {
+                position_embedding_type: "relative_key".into(),
+                ..base.clone()
+            },
+        ];
+        for case in cases {
+            assert!(
+                matches!(case.check(), Err(Error::InvalidConfig(_))),
+                "{case:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_round_trip_keeps_unknown_keys() {
+        let json = r#"{"architectures": ["RobertaForMaskedLM"], "model_type": "roberta",
+            "vocab_size": 300, "hidden_size": 32, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "intermediate_size": 64, "hidden_act": "gelu",
+            "torch_dtype": "float32", "classifier_dropout": null}"#;
+        let config = RobertaConfig::from_json_str(json).unwrap();
+        assert_eq!(config.extra["torch_dtype"], "float32");
+        let again = RobertaConfig::from_json_str(&config.to_json_string().unwrap()).unwrap();
+        assert_eq!(config, again);
+    }
+
+    #[test]
+    fn parse_error_has_position() {
+        let err = RobertaConfig::from_json_str("{\n \"hidden_size\": \"x\"}").unwrap_err();
+        assert!(matches!(err, Error::ConfigParse { line: 2, .. }), "{err}");
+        let err = RobertaConfig::from_json_str(r#"{"hidden_act": "swish"}"#).unwrap_err();
+        assert!(matches!(err, Error::ConfigParse { .. }), "{err}");
+    }
+}
