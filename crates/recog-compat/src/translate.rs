@@ -599,32 +599,17 @@ impl<'a> Translator<'a> {
                 self.out.push(c);
                 self.anchor();
             }
-            'G' => {
+            'G' | 'K' | 'X' | 'g' => {
+                let what = match c {
+                    'G' => r"\G",
+                    'K' => r"\K",
+                    'X' => r"\X",
+                    _ => r"subexpression call \g",
+                };
                 return Err(err(
                     self.src,
                     esc_offset,
-                    TranslateErrorKind::Unsupported(r"\G"),
-                ));
-            }
-            'K' => {
-                return Err(err(
-                    self.src,
-                    esc_offset,
-                    TranslateErrorKind::Unsupported(r"\K"),
-                ));
-            }
-            'X' => {
-                return Err(err(
-                    self.src,
-                    esc_offset,
-                    TranslateErrorKind::Unsupported(r"\X"),
-                ));
-            }
-            'g' => {
-                return Err(err(
-                    self.src,
-                    esc_offset,
-                    TranslateErrorKind::Unsupported(r"subexpression call \g"),
+                    TranslateErrorKind::Unsupported(what),
                 ));
             }
             'd' | 'D' | 'w' | 'W' | 's' | 'S' | 'h' | 'H' => {
