@@ -1,0 +1,482 @@
+//! Training and evaluation data: token sequences for masked-LM pretraining and labelled banner
+//! pairs for contrastive fine-tuning.
+//!
+//! Banners are tokenised once and kept as compact `u32` id vectors (a 100-token HTTP banner is
+//! 400 bytes), so a corpus of a few million banners fits in memory; the records themselves are
+//! read as a stream (see [`banner_parse::RecordReader`]) and never held.
+
+use banner_parse::{BannerKind, BannerPair, Label, Labeler};
+use bpe_tokenizer::{BannerEncoding, BannerTokenizer, SpecialIds, align_labels};
+
+use crate::error::{Error, Result};
+
+/// Token target: the token is stable (its bytes recur in the next snapshot).
+pub const STABLE: i8 = 1;
+/// Token target: the token is dynamic (part of it changes between snapshots).
+pub const DYNAMIC: i8 = 0;
+/// Token target: outside the loss (special tokens, header names, padding).
+pub const IGNORE: i8 = -1;
+
+/// Banners encoded per call of the tokenizer (bounds the padded batch it builds).
+const ENCODE_CHUNK: usize = 2_048;
+
+/// Token sequences for masked-LM pretraining (`<s>` ... `</s>`, no padding).
+///
+/// ```
+/// use bpe_tokenizer::{BannerTokenizer, TrainConfig};
+/// use contrastive_trainer::MlmCorpus;
+///
+/// let banners = ["HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n", "SSH-2.0-OpenSSH_8.9\r\n"];
+/// let tokenizer = BannerTokenizer::train(banners.iter(), &TrainConfig::builder().vocab_size(300).build()?)?;
+/// let corpus = MlmCorpus::encode(&tokenizer, &banners)?;
+/// assert_eq!(corpus.len(), 2);
+/// assert_eq!(corpus.sequences()[0][0], tokenizer.special_ids().bos);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MlmCorpus {
+    seqs: Vec<Vec<u32>>,
+    special: SpecialIds,
+    vocab_size: usize,
+}
+
+impl MlmCorpus {
+    /// Encodes banners (any protocol) with the tokenizer's truncation.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when encoding fails.
+    pub fn encode<B: AsRef<[u8]> + Sync>(
+        tokenizer: &BannerTokenizer,
+        banners: &[B],
+    ) -> Result<Self> {
+        let mut corpus = Self::empty(tokenizer);
+        corpus.extend(tokenizer, banners)?;
+        Ok(corpus)
+    }
+
+    /// An empty corpus for `tokenizer`'s vocabulary; fill it with [`extend`](Self::extend).
+    pub fn empty(tokenizer: &BannerTokenizer) -> Self {
+        Self {
+            seqs: Vec::new(),
+            special: tokenizer.special_ids(),
+            vocab_size: tokenizer.vocab_size(),
+        }
+    }
+
+    /// Encodes more banners into the corpus (for streaming over record files in chunks).
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when encoding fails.
+    pub fn extend<B: AsRef<[u8]> + Sync>(
+        &mut self,
+        tokenizer: &BannerTokenizer,
+        banners: &[B],
+    ) -> Result<()> {
+        for chunk in banners.chunks(ENCODE_CHUNK) {
+            for enc in tokenizer.encode_batch(chunk)? {
+                self.seqs.push(unpadded_ids(&enc));
+            }
+        }
+        Ok(())
+    }
+
+    /// The sequences.
+    pub fn sequences(&self) -> &[Vec<u32>] {
+        &self.seqs
+    }
+
+    /// Number of sequences.
+    pub fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    /// Whether there is no sequence.
+    pub fn is_empty(&self) -> bool {
+        self.seqs.is_empty()
+    }
+
+    /// Total number of tokens (special tokens included).
+    pub fn tokens(&self) -> usize {
+        self.seqs.iter().map(Vec::len).sum()
+    }
+
+    /// The tokenizer's special ids.
+    pub fn special_ids(&self) -> SpecialIds {
+        self.special
+    }
+
+    /// The tokenizer's vocabulary size.
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+}
+
+/// One banner as token ids with per-token targets.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LabelledSeq {
+    /// Token ids, `<s>` ... `</s>`, no padding.
+    pub ids: Vec<u32>,
+    /// Targets from the paper's two-snapshot labels: [`STABLE`], [`DYNAMIC`] or [`IGNORE`].
+    pub targets: Vec<i8>,
+    /// Targets from ground truth (simulated data only), on the same tokens as `targets`: a
+    /// labelled token is [`DYNAMIC`] when any of its bytes lies in a true dynamic span.
+    pub truth: Option<Vec<i8>>,
+    /// The token's byte range in the banner, per token (for annotation).
+    pub offsets: Vec<(usize, usize)>,
+}
+
+impl LabelledSeq {
+    /// Number of tokens with a target.
+    pub fn labelled(&self) -> usize {
+        self.targets.iter().filter(|&&t| t != IGNORE).count()
+    }
+
+    /// Number of stable tokens (the paper's "matched tokens").
+    pub fn stable(&self) -> usize {
+        self.targets.iter().filter(|&&t| t == STABLE).count()
+    }
+}
+
+/// What is known about a pair beyond its bytes (simulated data).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PairMeta {
+    /// Product of the earlier banner.
+    pub product_a: Option<String>,
+    /// Product of the later banner.
+    pub product_b: Option<String>,
+    /// `Some(true)` when the service did not change (only per-scan values differ, headers
+    /// possibly reordered) over the whole gap; `Some(false)` when it changed; `None` if unknown.
+    pub unchanged: Option<bool>,
+}
+
+/// A banner pair of the same ip/port in two snapshots, tokenised and labelled.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrainingPair {
+    /// The earlier banner.
+    pub a: LabelledSeq,
+    /// The later banner.
+    pub b: LabelledSeq,
+    /// Ground truth about the pair, when known.
+    pub meta: PairMeta,
+}
+
+impl TrainingPair {
+    /// Matched tokens: the smaller stable-token count of the two sides.
+    pub fn matched_tokens(&self) -> usize {
+        self.a.stable().min(self.b.stable())
+    }
+}
+
+/// Counts from building a [`PairCorpus`]: every offered pair is counted once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct PairCorpusStats {
+    /// Pairs offered.
+    pub offered: usize,
+    /// Pairs left out because they are not HTTP (fine-tuning uses HTTP banners, as the paper).
+    pub not_http: usize,
+    /// Pairs left out for having fewer matched tokens than the threshold (likely another device).
+    pub too_few_matched: usize,
+    /// Pairs kept.
+    pub kept: usize,
+}
+
+/// Ground truth for one simulated pair (see [`crate::sim`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PairTruth {
+    /// True dynamic byte ranges `[start, end)` of the earlier banner.
+    pub dynamic_a: Vec<[u32; 2]>,
+    /// True dynamic byte ranges of the later banner.
+    pub dynamic_b: Vec<[u32; 2]>,
+    /// Products and change.
+    pub meta: PairMeta,
+}
+
+/// Labelled HTTP pairs for contrastive fine-tuning and evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PairCorpus {
+    pairs: Vec<TrainingPair>,
+    stats: PairCorpusStats,
+}
+
+impl PairCorpus {
+    /// Labels (the paper's difflib rule), encodes and filters pairs: HTTP only, at least
+    /// `min_matched` matched tokens (the paper: [`bpe_tokenizer::MIN_MATCHED_TOKENS`]).
+    ///
+    /// ```
+    /// use banner_parse::{BannerPair, BannerRecord};
+    /// use bpe_tokenizer::{BannerTokenizer, TrainConfig};
+    /// use contrastive_trainer::PairCorpus;
+    ///
+    /// let rec = |snap: &str, banner: &str| BannerRecord {
+    ///     ip: "192.0.2.1".parse().unwrap(), port: 80, snapshot: snap.into(),
+    ///     protocol: "http".into(), banner: banner.as_bytes().to_vec(),
+    /// };
+    /// let pair = BannerPair {
+    ///     before: rec("2023-06", "HTTP/1.1 200 OK\r\nServer: Apache/2.4.41 (Ubuntu)\r\nETag: \"5f3a-91bc\"\r\n\r\n"),
+    ///     after: rec("2023-07", "HTTP/1.1 200 OK\r\nServer: Apache/2.4.41 (Ubuntu)\r\nETag: \"77e0-1a2f\"\r\n\r\n"),
+    /// };
+    /// let tokenizer = BannerTokenizer::train([&pair.before.banner], &TrainConfig::builder().vocab_size(300).build()?)?;
+    /// let corpus = PairCorpus::from_pairs(&tokenizer, &[pair], 3)?;
+    /// assert_eq!(corpus.stats().kept, 1);
+    /// let p = &corpus.pairs()[0];
+    /// assert!(p.a.stable() >= 3 && p.a.targets.contains(&contrastive_trainer::DYNAMIC));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when encoding fails.
+    pub fn from_pairs(
+        tokenizer: &BannerTokenizer,
+        pairs: &[BannerPair],
+        min_matched: usize,
+    ) -> Result<Self> {
+        let mut corpus = Self::default();
+        corpus.extend(tokenizer, pairs.iter().map(|p| (p, None)), min_matched)?;
+        Ok(corpus)
+    }
+
+    /// As [`from_pairs`](Self::from_pairs), with ground truth per pair (simulated data): fills
+    /// [`LabelledSeq::truth`] and [`TrainingPair::meta`].
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when encoding fails.
+    pub fn from_pairs_with_truth(
+        tokenizer: &BannerTokenizer,
+        pairs: &[(BannerPair, PairTruth)],
+        min_matched: usize,
+    ) -> Result<Self> {
+        let mut corpus = Self::default();
+        corpus.extend(
+            tokenizer,
+            pairs.iter().map(|(p, t)| (p, Some(t))),
+            min_matched,
+        )?;
+        Ok(corpus)
+    }
+
+    /// Adds pairs (optionally with truth) to the corpus.
+    ///
+    /// # Errors
+    /// [`Error::Tokenizer`] when encoding fails.
+    pub fn extend<'a>(
+        &mut self,
+        tokenizer: &BannerTokenizer,
+        pairs: impl IntoIterator<Item = (&'a BannerPair, Option<&'a PairTruth>)>,
+        min_matched: usize,
+    ) -> Result<()> {
+        let mut labeler = Labeler::default();
+        let mut chunk: Vec<(&BannerPair, Option<&PairTruth>)> = Vec::with_capacity(ENCODE_CHUNK);
+        let mut pairs = pairs.into_iter().peekable();
+        while pairs.peek().is_some() {
+            chunk.clear();
+            for item in pairs.by_ref() {
+                self.stats.offered += 1;
+                if BannerKind::for_protocol(&item.0.before.protocol) != BannerKind::Http {
+                    self.stats.not_http += 1;
+                    continue;
+                }
+                chunk.push(item);
+                if chunk.len() == ENCODE_CHUNK {
+                    break;
+                }
+            }
+            let banners: Vec<&[u8]> = chunk
+                .iter()
+                .flat_map(|(p, _)| [p.before.banner.as_slice(), p.after.banner.as_slice()])
+                .collect();
+            let encodings = tokenizer.encode_batch(&banners)?;
+            for (i, (pair, truth)) in chunk.iter().enumerate() {
+                let labels =
+                    labeler.label(&pair.before.banner, &pair.after.banner, BannerKind::Http);
+                let (ea, eb) = (&encodings[2 * i], &encodings[2 * i + 1]);
+                let a = labelled(ea, &labels.a, truth.map(|t| t.dynamic_a.as_slice()))?;
+                let b = labelled(eb, &labels.b, truth.map(|t| t.dynamic_b.as_slice()))?;
+                let pair = TrainingPair {
+                    a,
+                    b,
+                    meta: truth.map(|t| t.meta.clone()).unwrap_or_default(),
+                };
+                if pair.matched_tokens() < min_matched {
+                    self.stats.too_few_matched += 1;
+                } else {
+                    self.stats.kept += 1;
+                    self.pairs.push(pair);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The kept pairs.
+    pub fn pairs(&self) -> &[TrainingPair] {
+        &self.pairs
+    }
+
+    /// Number of kept pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Whether no pair was kept.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// What happened to the offered pairs.
+    pub fn stats(&self) -> PairCorpusStats {
+        self.stats
+    }
+
+    /// Total tokens over both sides of all pairs.
+    pub fn tokens(&self) -> usize {
+        self.pairs
+            .iter()
+            .map(|p| p.a.ids.len() + p.b.ids.len())
+            .sum()
+    }
+}
+
+/// Ids of an encoding without its padding.
+pub(crate) fn unpadded_ids(enc: &BannerEncoding) -> Vec<u32> {
+    enc.ids()
+        .iter()
+        .zip(enc.attention_mask())
+        .filter(|&(_, &m)| m == 1)
+        .map(|(&id, _)| id)
+        .collect()
+}
+
+fn to_target(label: Label) -> i8 {
+    match label {
+        Label::Stable => STABLE,
+        Label::Dynamic => DYNAMIC,
+        Label::Unlabelled => IGNORE,
+    }
+}
+
+/// Tokens of an encoding with targets from byte labels, and truth targets from true dynamic
+/// spans (restricted to the bytes the paper's labels cover, so both score the same tokens).
+fn labelled(
+    enc: &BannerEncoding,
+    byte_labels: &[Label],
+    truth: Option<&[[u32; 2]]>,
+) -> Result<LabelledSeq> {
+    let real = enc.attention_mask().iter().filter(|&&m| m == 1).count();
+    let labels = align_labels(enc, byte_labels)?;
+    let targets: Vec<i8> = labels.labels()[..real]
+        .iter()
+        .map(|&l| to_target(l))
+        .collect();
+    let truth = match truth {
+        None => None,
+        Some(spans) => {
+            let mut truth_bytes: Vec<Label> = byte_labels
+                .iter()
+                .map(|&l| {
+                    if l == Label::Unlabelled {
+                        Label::Unlabelled
+                    } else {
+                        Label::Stable
+                    }
+                })
+                .collect();
+            let n = truth_bytes.len();
+            for &[s, e] in spans {
+                let (s, e) = ((s as usize).min(n), (e as usize).min(n));
+                for l in &mut truth_bytes[s..e] {
+                    if *l != Label::Unlabelled {
+                        *l = Label::Dynamic;
+                    }
+                }
+            }
+            let t = align_labels(enc, &truth_bytes)?;
+            Some(t.labels()[..real].iter().map(|&l| to_target(l)).collect())
+        }
+    };
+    Ok(LabelledSeq {
+        ids: enc.ids()[..real].to_vec(),
+        targets,
+        truth,
+        offsets: enc.offsets()[..real].to_vec(),
+    })
+}
+
+/// Checks that a batch size and a corpus size make sense together.
+pub(crate) fn check_batch(n: usize, batch_size: usize, what: &str) -> Result<()> {
+    if n == 0 {
+        return Err(Error::NoData(format!("the {what} corpus is empty")));
+    }
+    if batch_size == 0 {
+        return Err(Error::InvalidParam("batch_size must be at least 1".into()));
+    }
+    Ok(())
+}
+
+/// Checks that the longest sequence fits the model's position table.
+pub(crate) fn check_length(longest: usize, model: &roberta_model::RobertaConfig) -> Result<()> {
+    if longest > model.max_input_len() {
+        return Err(Error::InvalidParam(format!(
+            "a sequence has {longest} tokens, the model takes at most {}; set the tokenizer's max_length",
+            model.max_input_len()
+        )));
+    }
+    Ok(())
+}
+
+/// Reads two snapshots of banner-record files (any format banner-parse reads, gzip or not)
+/// and joins them on (ip, port, protocol). Memory: both snapshots.
+///
+/// # Errors
+/// [`Error::Parse`] for unreadable files or bad lines (with file and line).
+pub fn read_pairs(
+    before: &std::path::Path,
+    after: &std::path::Path,
+) -> Result<(Vec<banner_parse::BannerPair>, banner_parse::PairStats)> {
+    let read = |p: &std::path::Path| -> Result<Vec<banner_parse::BannerRecord>> {
+        banner_parse::RecordReader::open(p, banner_parse::ReadOptions::default())?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::from)
+    };
+    let pairing = banner_parse::pair_in_memory(read(before)?, read(after)?);
+    Ok((pairing.pairs, pairing.stats))
+}
+
+/// Model sizes by name: `tiny` (hidden 32, 1 layer; tests), `small`
+/// ([`RobertaConfig::small`](roberta_model::RobertaConfig::small): 64/2/2/128, 128 tokens),
+/// `cpu` (128 hidden, 2 layers, 4 heads, FFN 512, 256 tokens: the default run on a 2-core CPU)
+/// and `paper` ([`RobertaConfig::paper`](roberta_model::RobertaConfig::paper)).
+///
+/// ```
+/// let c = contrastive_trainer::model_preset("cpu", 8_000)?;
+/// assert_eq!((c.hidden_size, c.num_hidden_layers, c.max_input_len()), (128, 2, 256));
+/// assert!(contrastive_trainer::model_preset("huge", 8_000).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParam`] for an unknown name.
+pub fn model_preset(name: &str, vocab_size: usize) -> Result<roberta_model::RobertaConfig> {
+    use roberta_model::RobertaConfig;
+    let mut c = RobertaConfig::small(vocab_size);
+    match name {
+        "tiny" => {
+            c.hidden_size = 32;
+            c.num_hidden_layers = 1;
+            c.intermediate_size = 64;
+        }
+        "small" => {}
+        "cpu" => {
+            c.hidden_size = 128;
+            c.num_attention_heads = 4;
+            c.intermediate_size = 512;
+            c.max_position_embeddings = 258;
+        }
+        "paper" => c = RobertaConfig::paper(vocab_size),
+        other => {
+            return Err(Error::InvalidParam(format!(
+                "unknown model preset {other:?} (tiny, small, cpu, paper)"
+            )));
+        }
+    }
+    Ok(c)
+}

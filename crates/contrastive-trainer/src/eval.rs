@@ -1,0 +1,420 @@
+//! Evaluation: the paper's table (token accuracy, precision and recall of both labels, shares
+//! of pair distances below/above 0.1) and the same against ground truth on simulated data.
+
+use burn::module::Module;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use roberta_model::{RobertaForStability, RobertaModel, pool_weighted};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DYNAMIC, IGNORE, PairCorpus, STABLE};
+use crate::error::{Error, Result};
+use crate::mask::pad;
+
+/// Confusion counts of stable/dynamic token predictions (positive = stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Confusion {
+    /// Stable tokens predicted stable.
+    pub stable_stable: u64,
+    /// Stable tokens predicted dynamic.
+    pub stable_dynamic: u64,
+    /// Dynamic tokens predicted stable.
+    pub dynamic_stable: u64,
+    /// Dynamic tokens predicted dynamic.
+    pub dynamic_dynamic: u64,
+}
+
+impl Confusion {
+    /// Adds one labelled token (`target` [`STABLE`] or [`DYNAMIC`]; others are ignored).
+    pub fn add(&mut self, target: i8, predicted_stable: bool) {
+        match (target, predicted_stable) {
+            (STABLE, true) => self.stable_stable += 1,
+            (STABLE, false) => self.stable_dynamic += 1,
+            (DYNAMIC, true) => self.dynamic_stable += 1,
+            (DYNAMIC, false) => self.dynamic_dynamic += 1,
+            _ => {}
+        }
+    }
+
+    /// Tokens counted.
+    pub fn total(&self) -> u64 {
+        self.stable_stable + self.stable_dynamic + self.dynamic_stable + self.dynamic_dynamic
+    }
+
+    /// The metrics.
+    ///
+    /// ```
+    /// use contrastive_trainer::Confusion;
+    /// let c = Confusion { stable_stable: 90, stable_dynamic: 10, dynamic_stable: 0, dynamic_dynamic: 100 };
+    /// let m = c.metrics();
+    /// assert_eq!(m.accuracy, 0.95);
+    /// assert_eq!((m.stable_precision, m.stable_recall), (1.0, 0.9));
+    /// ```
+    pub fn metrics(&self) -> TokenMetrics {
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                f64::NAN
+            } else {
+                a as f64 / b as f64
+            }
+        };
+        TokenMetrics {
+            tokens: self.total(),
+            accuracy: ratio(self.stable_stable + self.dynamic_dynamic, self.total()),
+            stable_precision: ratio(self.stable_stable, self.stable_stable + self.dynamic_stable),
+            stable_recall: ratio(self.stable_stable, self.stable_stable + self.stable_dynamic),
+            dynamic_precision: ratio(
+                self.dynamic_dynamic,
+                self.dynamic_dynamic + self.stable_dynamic,
+            ),
+            dynamic_recall: ratio(
+                self.dynamic_dynamic,
+                self.dynamic_dynamic + self.dynamic_stable,
+            ),
+        }
+    }
+}
+
+/// Token-level metrics (positive label = stable, negative = dynamic). `NaN` where undefined.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TokenMetrics {
+    /// Labelled tokens scored.
+    pub tokens: u64,
+    /// Share of tokens whose predicted label is right.
+    pub accuracy: f64,
+    /// Precision of "stable".
+    pub stable_precision: f64,
+    /// Recall of "stable".
+    pub stable_recall: f64,
+    /// Precision of "dynamic".
+    pub dynamic_precision: f64,
+    /// Recall of "dynamic".
+    pub dynamic_recall: f64,
+}
+
+/// A share of pairs meeting a distance condition.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    /// Pairs considered.
+    pub pairs: u64,
+    /// Share meeting the condition (`NaN` when `pairs == 0`).
+    pub share: f64,
+}
+
+impl Share {
+    fn of(hits: u64, pairs: u64) -> Self {
+        Self {
+            pairs,
+            share: if pairs == 0 {
+                f64::NAN
+            } else {
+                hits as f64 / pairs as f64
+            },
+        }
+    }
+}
+
+/// Distances between embeddings of matching and random pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DistanceReport {
+    /// The threshold (the paper: 0.1).
+    pub threshold: f32,
+    /// Matching pairs (same ip/port, kept by the matched-token filter) closer than the threshold:
+    /// the paper's definition.
+    pub matching_below: Share,
+    /// Matching pairs whose service truly did not change (simulated data) closer than the
+    /// threshold.
+    pub unchanged_below: Share,
+    /// Random pairs (earlier banner of one pair, later banner of another) farther than the
+    /// threshold: the paper's overall figure.
+    pub random_above: Share,
+    /// Random pairs of two different products farther than the threshold (simulated data).
+    pub random_different_product_above: Share,
+    /// Random pairs of the same product farther than the threshold (simulated data; such pairs
+    /// are legitimately close).
+    pub random_same_product_above: Share,
+    /// Median distance of matching pairs.
+    pub matching_median: f32,
+    /// Median distance of random pairs.
+    pub random_median: f32,
+}
+
+/// Everything [`Evaluator::evaluate`] measures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Pairs evaluated.
+    pub pairs: u64,
+    /// Token predictions against the paper's two-snapshot labels.
+    pub tokens_vs_labels: TokenMetrics,
+    /// Token predictions against ground-truth dynamic spans (simulated data).
+    pub tokens_vs_truth: Option<TokenMetrics>,
+    /// The paper's labels themselves against ground truth (the teacher's ceiling).
+    pub labels_vs_truth: Option<TokenMetrics>,
+    /// Pair distances.
+    pub distances: DistanceReport,
+}
+
+/// Runs a model over held-out data.
+///
+/// ```
+/// use contrastive_trainer::Evaluator;
+/// let e = Evaluator::default();
+/// assert_eq!((e.batch_size, e.threshold), (64, 0.1));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluator {
+    /// Sequences per forward pass. Default 64.
+    pub batch_size: usize,
+    /// Distance threshold. Default 0.1 (the paper).
+    pub threshold: f32,
+    /// Seed of the random-pair draw. Default 0.
+    pub seed: u64,
+}
+
+impl Default for Evaluator {
+    fn default() -> Self {
+        Self {
+            batch_size: 64,
+            threshold: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// Per-sequence outputs of a forward pass.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Predictions {
+    /// P(stable) per token, per sequence (unpadded).
+    pub stable_prob: Vec<Vec<f32>>,
+    /// The unit-norm embedding per sequence.
+    pub embeddings: Vec<Vec<f32>>,
+}
+
+impl Evaluator {
+    /// P(stable) per token and the stability-weighted embedding of each sequence.
+    ///
+    /// # Errors
+    /// [`Error::Tensor`] when results cannot be read back.
+    pub fn predict<S: AsRef<[u32]>>(
+        &self,
+        model: &RobertaForStability,
+        seqs: &[S],
+        device: &Device,
+    ) -> Result<Predictions> {
+        let model = model.valid();
+        let pad_id = model.roberta.embeddings.padding_idx as u32;
+        self.forward_batches(seqs, pad_id, device, |ids, mask| {
+            let (states, probs) = model.forward(ids, mask.clone());
+            let emb = pool_weighted(states, probs.clone(), mask);
+            (Some(probs), emb)
+        })
+    }
+
+    /// Mean-pooled embeddings from an encoder alone (the MLM-only baseline of the paper's
+    /// table).
+    ///
+    /// # Errors
+    /// [`Error::Tensor`] when results cannot be read back.
+    pub fn embed_mean<S: AsRef<[u32]>>(
+        &self,
+        encoder: &RobertaModel,
+        seqs: &[S],
+        device: &Device,
+    ) -> Result<Vec<Vec<f32>>> {
+        let encoder = encoder.valid();
+        let pad_id = encoder.embeddings.padding_idx as u32;
+        Ok(self
+            .forward_batches(seqs, pad_id, device, |ids, mask| {
+                let states = encoder.forward(ids, mask.clone());
+                let [b, s, _] = states.dims();
+                let ones = Tensor::<2>::ones([b, s], &states.device());
+                (None, pool_weighted(states, ones, mask))
+            })?
+            .embeddings)
+    }
+
+    fn forward_batches<S: AsRef<[u32]>>(
+        &self,
+        seqs: &[S],
+        pad_id: u32,
+        device: &Device,
+        mut f: impl FnMut(Tensor<2, Int>, Tensor<2, Bool>) -> (Option<Tensor<2>>, Tensor<2>),
+    ) -> Result<Predictions> {
+        // Length-sorted batches pad little; results go back to input order.
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by_key(|&i| seqs[i].as_ref().len());
+        let mut out = Predictions {
+            stable_prob: vec![Vec::new(); seqs.len()],
+            embeddings: vec![Vec::new(); seqs.len()],
+        };
+        for chunk in order.chunks(self.batch_size.max(1)) {
+            let batch: Vec<&[u32]> = chunk.iter().map(|&i| seqs[i].as_ref()).collect();
+            let (ids, shape) = pad(&batch, pad_id);
+            let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, shape), device);
+            let mask = ids.clone().equal_elem(i64::from(pad_id));
+            let (probs, emb) = f(ids, mask);
+            let dim = emb.dims()[1];
+            let emb = emb.into_data().try_to_vec::<f32>().map_err(Error::tensor)?;
+            let probs = match probs {
+                Some(p) => Some(p.into_data().try_to_vec::<f32>().map_err(Error::tensor)?),
+                None => None,
+            };
+            for (row, &i) in chunk.iter().enumerate() {
+                out.embeddings[i] = emb[row * dim..(row + 1) * dim].to_vec();
+                if let Some(p) = &probs {
+                    let len = batch[row].len();
+                    out.stable_prob[i] = p[row * shape[1]..row * shape[1] + len].to_vec();
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The paper's evaluation table on held-out pairs, plus ground-truth figures when the
+    /// corpus carries truth.
+    ///
+    /// # Errors
+    /// [`Error::NoData`] for an empty corpus; [`Error::Tensor`].
+    pub fn evaluate(
+        &self,
+        model: &RobertaForStability,
+        corpus: &PairCorpus,
+        device: &Device,
+    ) -> Result<Evaluation> {
+        let seqs = pair_sequences(corpus)?;
+        let pred = self.predict(model, &seqs, device)?;
+        let mut vs_labels = Confusion::default();
+        let mut vs_truth = Confusion::default();
+        let mut labels_truth = Confusion::default();
+        let mut has_truth = false;
+        for (i, p) in corpus.pairs().iter().enumerate() {
+            for (side, seq) in [(2 * i, &p.a), (2 * i + 1, &p.b)] {
+                let probs = &pred.stable_prob[side];
+                for (k, (&t, &prob)) in seq.targets.iter().zip(probs).enumerate() {
+                    if t == IGNORE {
+                        continue;
+                    }
+                    let stable = prob >= 0.5;
+                    vs_labels.add(t, stable);
+                    if let Some(truth) = &seq.truth
+                        && let Some(&tt) = truth.get(k)
+                    {
+                        has_truth = true;
+                        vs_truth.add(tt, stable);
+                        labels_truth.add(tt, t == STABLE);
+                    }
+                }
+            }
+        }
+        let embeddings: Vec<&[f32]> = pred.embeddings.iter().map(Vec::as_slice).collect();
+        let distances = self.distances(corpus, &embeddings);
+        Ok(Evaluation {
+            pairs: corpus.len() as u64,
+            tokens_vs_labels: vs_labels.metrics(),
+            tokens_vs_truth: has_truth.then(|| vs_truth.metrics()),
+            labels_vs_truth: has_truth.then(|| labels_truth.metrics()),
+            distances,
+        })
+    }
+
+    /// Distance figures for embeddings laid out as `[a_0, b_0, a_1, b_1, ...]` (one per side of
+    /// each pair of `corpus`).
+    pub fn distances(&self, corpus: &PairCorpus, embeddings: &[&[f32]]) -> DistanceReport {
+        let pairs = corpus.pairs();
+        let n = pairs.len().min(embeddings.len() / 2);
+        let dist = |x: &[f32], y: &[f32]| -> f32 {
+            x.iter()
+                .zip(y)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f32>()
+                .sqrt()
+        };
+        let thr = self.threshold;
+        let (mut m_hits, mut u_hits, mut u_n) = (0u64, 0u64, 0u64);
+        let mut matching = Vec::with_capacity(n);
+        for (i, p) in pairs.iter().enumerate().take(n) {
+            let d = dist(embeddings[2 * i], embeddings[2 * i + 1]);
+            matching.push(d);
+            m_hits += u64::from(d < thr);
+            if p.meta.unchanged == Some(true) {
+                u_n += 1;
+                u_hits += u64::from(d < thr);
+            }
+        }
+        // Random pairs: a_i with b_{perm(i)}, perm a seeded derangement-like shuffle.
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.shuffle(&mut StdRng::seed_from_u64(self.seed));
+        let (mut r_hits, mut r_n, mut d_hits, mut d_n, mut s_hits, mut s_n) = (0, 0, 0, 0, 0, 0);
+        let mut random = Vec::with_capacity(n);
+        for i in 0..n {
+            let j = if perm[i] == i { (i + 1) % n } else { perm[i] };
+            if j == i {
+                continue;
+            }
+            let d = dist(embeddings[2 * i], embeddings[2 * j + 1]);
+            random.push(d);
+            let above = u64::from(d > thr);
+            r_n += 1;
+            r_hits += above;
+            match (&pairs[i].meta.product_a, &pairs[j].meta.product_b) {
+                (Some(x), Some(y)) if x == y => {
+                    s_n += 1;
+                    s_hits += above;
+                }
+                (Some(_), Some(_)) => {
+                    d_n += 1;
+                    d_hits += above;
+                }
+                _ => {}
+            }
+        }
+        DistanceReport {
+            threshold: thr,
+            matching_below: Share::of(m_hits, n as u64),
+            unchanged_below: Share::of(u_hits, u_n),
+            random_above: Share::of(r_hits, r_n),
+            random_different_product_above: Share::of(d_hits, d_n),
+            random_same_product_above: Share::of(s_hits, s_n),
+            matching_median: median(&mut matching),
+            random_median: median(&mut random),
+        }
+    }
+
+    /// Distance figures of the mean-pooled encoder (the MLM-only model of the paper's table).
+    ///
+    /// # Errors
+    /// [`Error::NoData`] for an empty corpus; [`Error::Tensor`].
+    pub fn evaluate_mean_pooled(
+        &self,
+        encoder: &RobertaModel,
+        corpus: &PairCorpus,
+        device: &Device,
+    ) -> Result<DistanceReport> {
+        let seqs = pair_sequences(corpus)?;
+        let emb = self.embed_mean(encoder, &seqs, device)?;
+        let refs: Vec<&[f32]> = emb.iter().map(Vec::as_slice).collect();
+        Ok(self.distances(corpus, &refs))
+    }
+}
+
+/// `[a_0, b_0, a_1, b_1, ...]` of a non-empty corpus.
+fn pair_sequences(corpus: &PairCorpus) -> Result<Vec<&[u32]>> {
+    if corpus.is_empty() {
+        return Err(Error::NoData("no evaluation pair".into()));
+    }
+    Ok(corpus
+        .pairs()
+        .iter()
+        .flat_map(|p| [p.a.ids.as_slice(), p.b.ids.as_slice()])
+        .collect())
+}
+
+fn median(v: &mut [f32]) -> f32 {
+    if v.is_empty() {
+        return f32::NAN;
+    }
+    v.sort_by(f32::total_cmp);
+    v[v.len() / 2]
+}

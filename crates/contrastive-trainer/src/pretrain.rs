@@ -1,0 +1,147 @@
+//! Masked-LM pretraining.
+
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use roberta_model::{RobertaConfig, RobertaForMaskedLm};
+
+use crate::data::{MlmCorpus, check_batch, check_length};
+use crate::error::{Error, Result};
+use crate::mask::{MaskingParams, mask_batch};
+use crate::train::{
+    BatchOrder, RunOptions, StepLoss, TAG_MASK, Task, TrainOutcome, TrainParams, derive_seed, run,
+};
+
+/// Masked-LM pretraining of a RoBERTa on banner token sequences.
+///
+/// ```no_run
+/// use bpe_tokenizer::BannerTokenizer;
+/// use contrastive_trainer::{MlmCorpus, Pretrainer, RunOptions, TrainParams};
+/// use roberta_model::RobertaConfig;
+/// use roberta_model::burn::tensor::Device;
+///
+/// let tokenizer = BannerTokenizer::from_file("tokenizer.json")?;
+/// let corpus = MlmCorpus::encode(&tokenizer, &["HTTP/1.1 200 OK\r\n\r\n"])?;
+/// let trainer = Pretrainer::new(RobertaConfig::small(tokenizer.vocab_size()), TrainParams::default())?;
+/// let out = trainer.run(&corpus, &RunOptions::new("runs/mlm").resume(true), &Device::default())?;
+/// out.model.save_pretrained("runs/mlm/final", trainer.model_config())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Pretrainer {
+    model: RobertaConfig,
+    params: TrainParams,
+    masking: MaskingParams,
+}
+
+impl Pretrainer {
+    /// A pretrainer for a fresh model of `model` size.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] from [`TrainParams::check`]; [`Error::Model`] from the config.
+    pub fn new(model: RobertaConfig, params: TrainParams) -> Result<Self> {
+        params.check()?;
+        model.check()?;
+        Ok(Self {
+            model,
+            params,
+            masking: MaskingParams::default(),
+        })
+    }
+
+    /// Replaces the masking rule.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] from [`MaskingParams::check`].
+    pub fn with_masking(mut self, masking: MaskingParams) -> Result<Self> {
+        masking.check()?;
+        self.masking = masking;
+        Ok(self)
+    }
+
+    /// The model configuration.
+    pub fn model_config(&self) -> &RobertaConfig {
+        &self.model
+    }
+
+    /// The optimisation settings.
+    pub fn params(&self) -> &TrainParams {
+        &self.params
+    }
+
+    /// Trains from scratch (or resumes, see [`RunOptions::resume`]).
+    ///
+    /// # Errors
+    /// [`Error::NoData`] for an empty corpus, [`Error::InvalidParam`] when the corpus vocabulary
+    /// does not fit the model or a run exists in the directory without `resume`, checkpoint and
+    /// I/O errors, [`Error::NonFinite`] when the loss diverges.
+    pub fn run(
+        &self,
+        corpus: &MlmCorpus,
+        options: &RunOptions,
+        device: &Device,
+    ) -> Result<TrainOutcome<RobertaForMaskedLm>> {
+        check_batch(corpus.len(), self.params.batch_size, "masked-LM")?;
+        if corpus.vocab_size() > self.model.vocab_size {
+            return Err(Error::InvalidParam(format!(
+                "tokenizer vocabulary ({}) is larger than the model's ({})",
+                corpus.vocab_size(),
+                self.model.vocab_size
+            )));
+        }
+        let longest = corpus.sequences().iter().map(Vec::len).max().unwrap_or(0);
+        check_length(longest, &self.model)?;
+        let mut task = MlmTask {
+            corpus,
+            order: BatchOrder::new(corpus.len(), self.params.batch_size, self.params.seed),
+            masking: self.masking,
+            seed: self.params.seed,
+        };
+        let settings = serde_json::json!({ "model": &self.model, "masking": self.masking });
+        let config = self.model.clone();
+        run(&mut task, &self.params, settings, options, device, |d| {
+            Ok(RobertaForMaskedLm::new(&config, d)?)
+        })
+    }
+}
+
+struct MlmTask<'a> {
+    corpus: &'a MlmCorpus,
+    order: BatchOrder,
+    masking: MaskingParams,
+    seed: u64,
+}
+
+impl Task for MlmTask<'_> {
+    type Model = RobertaForMaskedLm;
+    const NAME: &'static str = "mlm";
+
+    fn loss(&mut self, model: &RobertaForMaskedLm, step: u64, device: &Device) -> Result<StepLoss> {
+        let seqs: Vec<&[u32]> = self
+            .order
+            .indices(step)
+            .iter()
+            .map(|&i| self.corpus.sequences()[i].as_slice())
+            .collect();
+        let tokens = seqs.iter().map(|s| s.len()).sum();
+        let mut rng = StdRng::seed_from_u64(derive_seed(self.seed, TAG_MASK, step));
+        let b = mask_batch(
+            &seqs,
+            self.corpus.special_ids(),
+            self.corpus.vocab_size(),
+            self.masking,
+            &mut rng,
+        );
+        let n = b.positions.len();
+        let ids = Tensor::<2, Int>::from_data(TensorData::new(b.input, b.shape), device);
+        let mask_pad: Tensor<2, Bool> = model.roberta.padding_mask(ids.clone());
+        let positions = Tensor::<1, Int>::from_data(TensorData::new(b.positions, [n]), device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(b.labels, [n]), device);
+        let total = model.mlm_loss(ids, mask_pad, positions, labels);
+        Ok(StepLoss {
+            total: total.clone(),
+            parts: vec![("mlm", total)],
+            tokens,
+        })
+    }
+}

@@ -1,0 +1,173 @@
+//! Contrastive fine-tuning (the paper's Eq. 1) of a pretrained banner RoBERTa.
+//!
+//! ```text
+//! cargo run --release --example finetune -- --pretrained runs/mlm/final --out runs/ft --steps 1500
+//! cargo run --release --example finetune -- --pretrained runs/mlm/final --before a.jsonl.gz --after b.jsonl.gz
+//! ```
+//!
+//! Pairs are the same ip/port in two consecutive snapshots: from `--before`/`--after` record
+//! files, or simulated (training hosts of the same simulation as `pretrain`, snapshots 0 and 1).
+//! Pairs with fewer than 11 matched tokens are dropped (the paper's filter). The fine-tuned model
+//! goes to `<out>/final` with the tokenizer.
+
+use std::path::PathBuf;
+
+use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
+use clap::Parser;
+use contrastive_trainer::sim::{Split, simulated_pairs};
+use contrastive_trainer::{
+    Finetuner, LossWeights, PairCorpus, RunOptions, TrainParams, final_dir, model_preset,
+    read_pairs,
+};
+use roberta_model::RobertaForMaskedLm;
+use roberta_model::burn::tensor::Device;
+use scan_sim::{BannerForm, ScanSimulator, SimConfig};
+
+#[derive(Parser, Debug)]
+#[command(about = "Contrastive fine-tuning on banner pairs")]
+struct Args {
+    /// Pretrained model directory (config.json, model.safetensors, tokenizer.json); without it
+    /// a fresh `--model` is fine-tuned (an ablation).
+    #[arg(long)]
+    pretrained: Option<PathBuf>,
+    /// Tokenizer (default: the pretrained directory's tokenizer.json).
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+    /// Model size when there is no pretrained model: tiny, small, cpu, paper.
+    #[arg(long, default_value = "cpu")]
+    model: String,
+    /// Run directory.
+    #[arg(long, default_value = "runs/ft")]
+    out: PathBuf,
+    /// Earlier snapshot (banner-record file); with `--after`, replaces simulation.
+    #[arg(long, requires = "after")]
+    before: Option<PathBuf>,
+    /// Later snapshot.
+    #[arg(long, requires = "before")]
+    after: Option<PathBuf>,
+    /// Simulated hosts.
+    #[arg(long, default_value_t = 50_000)]
+    hosts: u64,
+    /// Simulated HTTP banners as sent (default: Censys form).
+    #[arg(long)]
+    raw: bool,
+    /// Seed of the simulation and of training.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Optimiser steps.
+    #[arg(long, default_value_t = 1_500)]
+    steps: u64,
+    /// Pairs per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 5e-4)]
+    lr: f64,
+    /// Warm-up steps.
+    #[arg(long, default_value_t = 100)]
+    warmup: u64,
+    /// Weight of the stability BCE.
+    #[arg(long, default_value_t = 1.0)]
+    w_stability: f32,
+    /// Weight of the pull term.
+    #[arg(long, default_value_t = 1.0)]
+    w_pull: f32,
+    /// Weight of the push term.
+    #[arg(long, default_value_t = 1.0)]
+    w_push: f32,
+    /// Hinge margin for the push term (default: the paper's plain distance).
+    #[arg(long)]
+    push_margin: Option<f32>,
+    /// Checkpoint every N steps.
+    #[arg(long, default_value_t = 200)]
+    checkpoint_every: u64,
+    /// Continue the run in `--out` from its newest checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let tok_path = args
+        .tokenizer
+        .clone()
+        .or_else(|| args.pretrained.as_ref().map(|p| p.join("tokenizer.json")))
+        .ok_or_else(|| anyhow::anyhow!("--tokenizer is needed without --pretrained"))?;
+    let mut tokenizer = BannerTokenizer::from_file(&tok_path)?;
+    let device = Device::default();
+    let (pretrained, config) = match &args.pretrained {
+        Some(dir) => {
+            let (m, c) = RobertaForMaskedLm::from_pretrained(dir, &device)?;
+            (Some(m), c)
+        }
+        None => (None, model_preset(&args.model, tokenizer.vocab_size())?),
+    };
+    tokenizer.set_max_length(Some(config.max_input_len()))?;
+    let corpus = match (&args.before, &args.after) {
+        (Some(b), Some(a)) => {
+            let (pairs, stats) = read_pairs(b, a)?;
+            eprintln!("joined snapshots: {stats:?}");
+            PairCorpus::from_pairs(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?
+        }
+        _ => {
+            let form = if args.raw {
+                BannerForm::Raw
+            } else {
+                BannerForm::Censys
+            };
+            let sim = ScanSimulator::new(
+                SimConfig {
+                    hosts: args.hosts,
+                    snapshots: 2,
+                    seed: args.seed,
+                    form,
+                    ..SimConfig::default()
+                }
+                .check()?,
+            )?;
+            let pairs = simulated_pairs(&sim, 0, 1, Split::Train)?;
+            PairCorpus::from_pairs_with_truth(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?
+        }
+    };
+    eprintln!("pairs: {:?}, {} tokens", corpus.stats(), corpus.tokens());
+    let params = TrainParams {
+        steps: args.steps,
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        warmup_steps: args.warmup,
+        seed: args.seed,
+        ..TrainParams::default()
+    };
+    let weights = LossWeights {
+        stability: args.w_stability,
+        pull: args.w_pull,
+        push: args.w_push,
+        push_margin: args.push_margin,
+    };
+    let tuner = Finetuner::new(config, params)?.with_weights(weights)?;
+    let options = RunOptions::new(&args.out)
+        .resume(args.resume)
+        .checkpoint_every(args.checkpoint_every)
+        .progress(!args.quiet);
+    let out = match pretrained {
+        Some(m) => tuner.run_from(m, &corpus, &options, &device)?,
+        None => tuner.run(&corpus, &options, &device)?,
+    };
+    let final_path = final_dir(&args.out);
+    out.model
+        .save_pretrained(&final_path, tuner.model_config())?;
+    tokenizer.save(final_path.join("tokenizer.json"))?;
+    let last = out.state.history.last();
+    println!(
+        "fine-tuned {} steps in {:.0} s ({} tokens, last loss {:.4}); model in {}",
+        out.state.step,
+        out.state.elapsed_s,
+        out.state.tokens,
+        last.map_or(f64::NAN, |l| l.loss),
+        final_path.display()
+    );
+    Ok(())
+}
