@@ -25,6 +25,13 @@ use crate::generate::Clustering;
 
 /// Cluster labels of banner records, for one or more clusterings.
 ///
+/// The file is JSONL: each line names a banner record by `ip`, `port`,
+/// `snapshot` and `protocol` (at the top level or inside `key`, `record` or
+/// `id`) and gives its labels as `"labels": {"<clustering>": <label>, ...}`
+/// or as `"cluster"` / `"label"` (one clustering named `cluster`). A label
+/// is a non-negative integer; `null` or a negative integer means noise, and
+/// so does every clustering of a record that appears in no line.
+///
 /// ```
 /// use lcs_fingerprint::ClusterLabels;
 ///
@@ -43,7 +50,7 @@ pub struct ClusterLabels {
 }
 
 impl ClusterLabels {
-    /// Reads a labels file (see the [module docs](self) for the accepted lines).
+    /// Reads a labels file (see [`ClusterLabels`] for the accepted lines).
     ///
     /// # Errors
     ///

@@ -14,13 +14,15 @@ It does not depend on the model.
 
 # Pieces
 
-- [`CommonPieces`]: the common pieces of k strings at once. A suffix
-  automaton on the first string finds the longest substring common to all k
-  in time linear in their total length; every string is split at its
-  leftmost occurrence and both sides are searched again, giving the ordered
-  pieces of the `A.*B.*C` structure, each at least `min_len` bytes. The
-  [`pieces`] module documents the rule and where the choice of occurrence
-  matters (the optimum is NP-hard in general).
+- [`CommonPieces`]: the common pieces of k strings at once. The longest
+  substring common to all k is found by a q-gram filter computed once over
+  the k strings (which decides almost every search on header values with
+  one substring search per string), backed by a suffix automaton on the
+  first string (linear in the total length) where the filter cannot decide;
+  every string is split at its leftmost occurrence and both sides are
+  searched again, giving the ordered pieces of the `A.*B.*C` structure, each
+  at least `min_len` bytes. The [`pieces`] module documents the rule and
+  where the choice of occurrence matters (the optimum is NP-hard in general).
 - [`Method::Difflib`]: the authors' published method, which folds the k
   values pairwise with Python difflib's `get_matching_blocks` (no junk,
   autojunk off; reproduced exactly, as `banner_parse::matching_blocks` is,
