@@ -52,7 +52,10 @@
 //!
 //! Complexity: `O(n · (d + min_samples))` memory (no distance matrix), and
 //! `O(n² d)` time in the worst case (uniform data, where no bound prunes);
-//! on clustered data the kNN pass costs about `Σ |blob|² d`.
+//! on clustered data the kNN pass costs about `Σ |blob|² d`. Measured on the
+//! 64-dimensional benchmark data (2 vCPU): 300,000 points in 260 s of CPU
+//! time and 395 MB peak memory, 16x less CPU than Python `hdbscan` at 100,000
+//! points (`docs/PERFORMANCE.md`).
 //!
 //! Agreement: on the committed fixture (`tests/agreement.rs`) the labels match
 //! Python `hdbscan` 0.8 with adjusted Rand index ≥ 0.99 for every epsilon and
