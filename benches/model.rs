@@ -11,7 +11,7 @@ use std::time::Duration;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use roberta_model::{RobertaConfig, RobertaForMaskedLm, RobertaModel, burn};
+use roberta_model::{RobertaConfig, RobertaForMaskedLm, RobertaModel, burn, default_device};
 
 const BATCH: usize = 32;
 const SEQ: usize = 128;
@@ -55,7 +55,8 @@ fn forward(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(BATCH as u64));
-    let device = Device::default();
+    let device = default_device().expect("BANNERLM_DEVICE names a compiled backend");
+    eprintln!("roberta-model bench on {device:?}");
     let ids = ids_tensor(batch_ids(), &device);
     for (name, config) in configs() {
         let model = RobertaModel::new(&config, &device).expect("valid preset");
@@ -80,7 +81,9 @@ fn train_step(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(30));
     group.throughput(Throughput::Elements(BATCH as u64));
-    let device = Device::default().autodiff();
+    let device = default_device()
+        .expect("BANNERLM_DEVICE names a compiled backend")
+        .autodiff();
     // 15% of the tokens, evenly spread and away from <s>/</s>, replaced by a mask id (4).
     let mut ids = batch_ids();
     let n_masked = ((BATCH * SEQ) as f64 * MASK_RATE) as usize;

@@ -14,8 +14,7 @@ use clap::Parser;
 use contrastive_trainer::sim::{Split, snapshot_records};
 use contrastive_trainer::{Annotation, html_page};
 use roberta_model::RobertaForStability;
-use roberta_model::burn::tensor::Device;
-use scan_sim::{ScanSimulator, SimConfig};
+use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 #[derive(Parser, Debug)]
 #[command(about = "Show predicted dynamic parts of banners")]
@@ -35,6 +34,9 @@ struct Args {
     /// Simulation seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Simulated HTTP banners as sent (default: Censys form, as in training).
+    #[arg(long)]
+    raw: bool,
     /// P(stable) below this is shown as dynamic.
     #[arg(long, default_value_t = 0.5)]
     threshold: f32,
@@ -45,21 +47,27 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let device = Device::default();
+    let device = roberta_model::default_device()?;
     let (model, config) = RobertaForStability::from_pretrained(&args.model, &device)?;
     let mut tokenizer = BannerTokenizer::from_file(args.model.join("tokenizer.json"))?;
     tokenizer.set_max_length(Some(config.max_input_len()))?;
-    let banners: Vec<Vec<u8>> = match &args.records {
-        Some(path) => RecordReader::open(path, ReadOptions::default())?
+    let banners: Vec<Vec<u8>> = if let Some(path) = &args.records {
+        RecordReader::open(path, ReadOptions::default())?
             .take(args.count)
             .map(|r| r.map(|r| r.banner))
-            .collect::<Result<_, _>>()?,
-        None => {
+            .collect::<Result<_, _>>()?
+    } else {
+        {
             let sim = ScanSimulator::new(
                 SimConfig {
                     hosts: args.hosts,
                     snapshots: 1,
                     seed: args.seed,
+                    form: if args.raw {
+                        BannerForm::Raw
+                    } else {
+                        BannerForm::Censys
+                    },
                     ..SimConfig::default()
                 }
                 .check()?,

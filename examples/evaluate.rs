@@ -16,7 +16,6 @@ use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use clap::Parser;
 use contrastive_trainer::sim::{Split, simulated_pairs};
 use contrastive_trainer::{Evaluation, Evaluator, PairCorpus, TokenMetrics};
-use roberta_model::burn::tensor::Device;
 use roberta_model::{RobertaForMaskedLm, RobertaForStability};
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
@@ -68,7 +67,7 @@ fn token_row(name: &str, m: &TokenMetrics) {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let device = Device::default();
+    let device = roberta_model::default_device()?;
     let (model, config) = RobertaForStability::from_pretrained(&args.model, &device)?;
     let mut tokenizer = BannerTokenizer::from_file(args.model.join("tokenizer.json"))?;
     tokenizer.set_max_length(Some(config.max_input_len()))?;

@@ -20,7 +20,6 @@ use contrastive_trainer::{
     read_pairs,
 };
 use roberta_model::RobertaForMaskedLm;
-use roberta_model::burn::tensor::Device;
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 #[derive(Parser, Debug)]
@@ -97,7 +96,7 @@ fn main() -> anyhow::Result<()> {
         .or_else(|| args.pretrained.as_ref().map(|p| p.join("tokenizer.json")))
         .ok_or_else(|| anyhow::anyhow!("--tokenizer is needed without --pretrained"))?;
     let mut tokenizer = BannerTokenizer::from_file(&tok_path)?;
-    let device = Device::default();
+    let device = roberta_model::default_device()?;
     let (pretrained, config) = match &args.pretrained {
         Some(dir) => {
             let (m, c) = RobertaForMaskedLm::from_pretrained(dir, &device)?;
@@ -106,13 +105,12 @@ fn main() -> anyhow::Result<()> {
         None => (None, model_preset(&args.model, tokenizer.vocab_size())?),
     };
     tokenizer.set_max_length(Some(config.max_input_len()))?;
-    let corpus = match (&args.before, &args.after) {
-        (Some(b), Some(a)) => {
-            let (pairs, stats) = read_pairs(b, a)?;
-            eprintln!("joined snapshots: {stats:?}");
-            PairCorpus::from_pairs(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?
-        }
-        _ => {
+    let corpus = if let (Some(b), Some(a)) = (&args.before, &args.after) {
+        let (pairs, stats) = read_pairs(b, a)?;
+        eprintln!("joined snapshots: {stats:?}");
+        PairCorpus::from_pairs(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?
+    } else {
+        {
             let form = if args.raw {
                 BannerForm::Raw
             } else {

@@ -21,7 +21,6 @@ use contrastive_trainer::sim::{Split, snapshot_records};
 use contrastive_trainer::{
     MlmCorpus, Pretrainer, RunOptions, TrainParams, final_dir, model_preset,
 };
-use roberta_model::burn::tensor::Device;
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 #[derive(Parser, Debug)]
@@ -152,7 +151,7 @@ fn main() -> anyhow::Result<()> {
         .resume(args.resume)
         .checkpoint_every(args.checkpoint_every)
         .progress(!args.quiet);
-    let out = trainer.run(&corpus, &options, &Device::default())?;
+    let out = trainer.run(&corpus, &options, &roberta_model::default_device()?)?;
     let final_path = final_dir(&args.out);
     out.model
         .save_pretrained(&final_path, trainer.model_config())?;

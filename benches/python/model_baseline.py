@@ -74,7 +74,8 @@ def main():
                 encoder(input_ids=ids, attention_mask=mask).last_hidden_state
 
         t = timeit(fwd, args.repeats)
-        print(f"forward {name}: {t * 1e3:.1f} ms median, {BATCH / t:.1f} seq/s")
+        attn = getattr(encoder.config, "_attn_implementation", "?")
+        print(f"forward {name} (attention {attn}): {t * 1e3:.1f} ms median, {BATCH / t:.1f} seq/s")
 
         model = RobertaForMaskedLM(config).train()
         opt = torch.optim.AdamW(model.parameters(), lr=2e-4)

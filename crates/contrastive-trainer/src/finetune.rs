@@ -77,12 +77,11 @@ impl LossWeights {
 /// use bpe_tokenizer::BannerTokenizer;
 /// use contrastive_trainer::{Finetuner, PairCorpus, RunOptions, TrainParams};
 /// use roberta_model::RobertaForMaskedLm;
-/// use roberta_model::burn::tensor::Device;
 ///
 /// # let pairs = vec![];
 /// let tokenizer = BannerTokenizer::from_file("tokenizer.json")?;
 /// let corpus = PairCorpus::from_pairs(&tokenizer, &pairs, bpe_tokenizer::MIN_MATCHED_TOKENS)?;
-/// let device = Device::default();
+/// let device = roberta_model::default_device()?;
 /// let (mlm, config) = RobertaForMaskedLm::from_pretrained("runs/mlm/final", &device)?;
 /// let tuner = Finetuner::new(config, TrainParams::default())?;
 /// let out = tuner.run_from(mlm, &corpus, &RunOptions::new("runs/ft"), &device)?;
@@ -188,7 +187,16 @@ impl Finetuner {
         let pad_id = u32::try_from(self.model.pad_token_id).unwrap_or(1);
         let mut task = PairTask {
             corpus,
-            order: BatchOrder::new(corpus.len(), self.params.batch_size, self.params.seed),
+            order: BatchOrder::new(
+                corpus
+                    .pairs()
+                    .iter()
+                    .map(|p| p.a.ids.len().max(p.b.ids.len()))
+                    .collect(),
+                self.params.batch_size,
+                false,
+                self.params.seed,
+            ),
             weights: self.weights,
             pad_id,
         };

@@ -42,7 +42,6 @@
 //! use contrastive_trainer::sim::{simulated_pairs, Split};
 //! use contrastive_trainer::{Evaluator, Finetuner, PairCorpus, RunOptions, TrainParams};
 //! use roberta_model::RobertaConfig;
-//! use roberta_model::burn::tensor::Device;
 //! use scan_sim::{ScanSimulator, SimConfig};
 //!
 //! let sim = ScanSimulator::new(SimConfig { hosts: 300, snapshots: 2, ..SimConfig::default() }.check()?)?;
@@ -56,7 +55,7 @@
 //! (config.hidden_size, config.intermediate_size, config.num_hidden_layers) = (16, 32, 1);
 //! let params = TrainParams { steps: 3, batch_size: 4, warmup_steps: 1, ..TrainParams::default() };
 //! let dir = tempfile::tempdir()?;
-//! let device = Device::default();
+//! let device = roberta_model::default_device()?;
 //! let out = Finetuner::new(config, params)?.run(&corpus, &RunOptions::new(dir.path()).progress(false), &device)?;
 //! assert!(out.completed && out.state.step == 3);
 //! let eval = Evaluator::default().evaluate(&out.model, &corpus, &device)?;

@@ -18,12 +18,11 @@ use crate::train::{
 /// use bpe_tokenizer::BannerTokenizer;
 /// use contrastive_trainer::{MlmCorpus, Pretrainer, RunOptions, TrainParams};
 /// use roberta_model::RobertaConfig;
-/// use roberta_model::burn::tensor::Device;
 ///
 /// let tokenizer = BannerTokenizer::from_file("tokenizer.json")?;
 /// let corpus = MlmCorpus::encode(&tokenizer, &["HTTP/1.1 200 OK\r\n\r\n"])?;
 /// let trainer = Pretrainer::new(RobertaConfig::small(tokenizer.vocab_size()), TrainParams::default())?;
-/// let out = trainer.run(&corpus, &RunOptions::new("runs/mlm").resume(true), &Device::default())?;
+/// let out = trainer.run(&corpus, &RunOptions::new("runs/mlm").resume(true), &roberta_model::default_device()?)?;
 /// out.model.save_pretrained("runs/mlm/final", trainer.model_config())?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -93,7 +92,12 @@ impl Pretrainer {
         check_length(longest, &self.model)?;
         let mut task = MlmTask {
             corpus,
-            order: BatchOrder::new(corpus.len(), self.params.batch_size, self.params.seed),
+            order: BatchOrder::new(
+                corpus.sequences().iter().map(Vec::len).collect(),
+                self.params.batch_size,
+                true,
+                self.params.seed,
+            ),
             masking: self.masking,
             seed: self.params.seed,
         };

@@ -284,21 +284,32 @@ pub(crate) const TAG_INIT: u64 = 4;
 
 /// Batch order: epochs of a seeded permutation; step `s` takes the `s`-th slice of
 /// `batch_size` items (the last partial batch of an epoch is dropped when the corpus is larger
-/// than one batch).
+/// than one batch). With `bucket`, the items of each window of [`BUCKET_BATCHES`] batches are
+/// sorted by length before being cut into batches, so a batch pads little, and the batches of a
+/// window are shuffled again (used for masked-LM pretraining; fine-tuning keeps fully random
+/// batches, because the push term contrasts the pairs of a batch with each other and
+/// length-sorted batches would hold mostly one product). Everything derives from
+/// `(seed, epoch)`.
 #[derive(Debug)]
 pub(crate) struct BatchOrder {
-    n: usize,
+    lengths: Vec<usize>,
     batch: usize,
+    bucket: bool,
     seed: u64,
     epoch: Option<u64>,
     perm: Vec<usize>,
 }
 
+/// Batches per length-sorting window of [`BatchOrder`].
+pub(crate) const BUCKET_BATCHES: usize = 50;
+
 impl BatchOrder {
-    pub fn new(n: usize, batch_size: usize, seed: u64) -> Self {
+    pub fn new(lengths: Vec<usize>, batch_size: usize, bucket: bool, seed: u64) -> Self {
+        let n = lengths.len();
         Self {
-            n,
+            lengths,
             batch: batch_size.min(n).max(1),
+            bucket,
             seed,
             epoch: None,
             perm: Vec::new(),
@@ -306,16 +317,34 @@ impl BatchOrder {
     }
 
     pub fn indices(&mut self, step: u64) -> &[usize] {
-        let per_epoch = (self.n / self.batch).max(1) as u64;
+        let n = self.lengths.len();
+        let per_epoch = (n / self.batch).max(1) as u64;
         let epoch = step / per_epoch;
         if self.epoch != Some(epoch) {
-            self.perm = (0..self.n).collect();
             let mut rng = StdRng::seed_from_u64(derive_seed(self.seed, TAG_ORDER, epoch));
-            self.perm.shuffle(&mut rng);
+            let mut perm: Vec<usize> = (0..n).collect();
+            perm.shuffle(&mut rng);
+            if !self.bucket {
+                self.perm = perm;
+                self.epoch = Some(epoch);
+                let start = (step % per_epoch) as usize * self.batch;
+                return &self.perm[start..(start + self.batch).min(n)];
+            }
+            let window = self.batch * BUCKET_BATCHES;
+            let mut out = Vec::with_capacity(n);
+            for chunk in perm.chunks_mut(window) {
+                chunk.sort_by_key(|&i| self.lengths[i]);
+                let mut batches: Vec<&[usize]> = chunk.chunks(self.batch).collect();
+                batches.shuffle(&mut rng);
+                for b in batches {
+                    out.extend_from_slice(b);
+                }
+            }
+            self.perm = out;
             self.epoch = Some(epoch);
         }
         let start = (step % per_epoch) as usize * self.batch;
-        &self.perm[start..(start + self.batch).min(self.n)]
+        &self.perm[start..(start + self.batch).min(n)]
     }
 }
 

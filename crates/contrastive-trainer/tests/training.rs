@@ -13,6 +13,11 @@ use contrastive_trainer::{
 use roberta_model::burn::module::{Module, Param};
 use roberta_model::burn::store::ModuleSnapshot;
 use roberta_model::burn::tensor::Device;
+
+/// The CPU device even when the `wgpu` feature is compiled in (`BANNERLM_DEVICE` can override).
+fn cpu() -> Device {
+    roberta_model::default_device().expect("a CPU backend")
+}
 use roberta_model::{RobertaConfig, RobertaForMaskedLm};
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
@@ -75,7 +80,7 @@ fn quiet(dir: &Path) -> RunOptions {
 fn loss_falls_and_fine_tuning_beats_an_untrained_model() {
     let d = data();
     assert!(d.train.len() > 100, "{:?}", d.train.stats());
-    let device = Device::default();
+    let device = cpu();
     let config = tiny(d.tokenizer.vocab_size());
     let dir = tempfile::tempdir().expect("tempdir");
 
@@ -170,9 +175,7 @@ fn resume_run(dir: &Path, resume: bool) -> Vec<f32> {
         .checkpoint_every(2)
         .keep_checkpoints(2)
         .resume(resume);
-    let out = tuner
-        .run(&d.train, &opts, &Device::default())
-        .expect("training");
+    let out = tuner.run(&d.train, &opts, &cpu()).expect("training");
     assert!(out.completed);
     let mut weights = Vec::new();
     for t in out.model.collect(None, None, false) {
@@ -314,16 +317,12 @@ fn resume_refuses_other_settings_and_existing_runs() {
     };
     let tuner = Finetuner::new(config.clone(), params.clone()).expect("finetuner");
     tuner
-        .run(&d.train, &quiet(dir.path()), &Device::default())
+        .run(&d.train, &quiet(dir.path()), &cpu())
         .expect("first run");
-    let again = tuner.run(&d.train, &quiet(dir.path()), &Device::default());
+    let again = tuner.run(&d.train, &quiet(dir.path()), &cpu());
     assert!(matches!(again, Err(Error::InvalidParam(_))), "{again:?}");
     let other = Finetuner::new(config, TrainParams { seed: 9, ..params }).expect("finetuner");
-    let err = other.run(
-        &d.train,
-        &quiet(dir.path()).resume(true),
-        &Device::default(),
-    );
+    let err = other.run(&d.train, &quiet(dir.path()).resume(true), &cpu());
     assert!(
         matches!(&err, Err(Error::ConfigMismatch { field, .. }) if field == "seed"),
         "{err:?}"
@@ -334,7 +333,7 @@ fn resume_refuses_other_settings_and_existing_runs() {
 fn nan_loss_stops_the_run_with_a_clear_error() {
     let d = data();
     let config = tiny(d.tokenizer.vocab_size());
-    let device = Device::default();
+    let device = cpu();
     let mut model = RobertaForMaskedLm::new(&config, &device).expect("model");
     let w = model.roberta.embeddings.word_embeddings.weight.clone();
     model.roberta.embeddings.word_embeddings.weight =

@@ -63,6 +63,15 @@ pub enum Error {
         /// The first failure, as reported by burn-store.
         first: String,
     },
+    /// A compute device could not be chosen or opened (unknown backend name, backend not
+    /// compiled in, no wgpu adapter).
+    #[error("cannot use the {backend} device: {reason}")]
+    Device {
+        /// The backend asked for (`flex`, `ndarray`, `wgpu`, or the name given).
+        backend: String,
+        /// Why it is unavailable.
+        reason: String,
+    },
     /// A tensor handed to a function has the wrong shape or values.
     #[error("invalid input: {0}")]
     InvalidInput(String),

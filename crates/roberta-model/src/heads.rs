@@ -55,10 +55,10 @@ impl MlmHead {
 /// costs `masked tokens x vocab` rather than `all tokens x vocab`.
 ///
 /// ```
-/// use roberta_model::burn::tensor::{Device, Int, Tensor};
-/// use roberta_model::{RobertaConfig, RobertaForMaskedLm};
+/// use roberta_model::burn::tensor::{Int, Tensor};
+/// use roberta_model::{default_device, RobertaConfig, RobertaForMaskedLm};
 ///
-/// let device = Device::default();
+/// let device = default_device()?;
 /// let model = RobertaForMaskedLm::new(&RobertaConfig::small(100), &device)?;
 /// let ids = Tensor::<2, Int>::from_ints([[0, 10, 4, 12, 2]], &device);
 /// let mask_pad = model.roberta.padding_mask(ids.clone());
@@ -183,10 +183,10 @@ impl StabilityHead {
 /// RoBERTa with the stability head: token probabilities and banner embeddings.
 ///
 /// ```
-/// use roberta_model::burn::tensor::{Device, Int, Tensor};
-/// use roberta_model::{RobertaConfig, RobertaForStability};
+/// use roberta_model::burn::tensor::{Int, Tensor};
+/// use roberta_model::{default_device, RobertaConfig, RobertaForStability};
 ///
-/// let device = Device::default();
+/// let device = default_device()?;
 /// let model = RobertaForStability::new(&RobertaConfig::small(100), &device)?;
 /// let ids = Tensor::<2, Int>::from_ints([[0, 10, 11, 2], [0, 12, 2, 1]], &device);
 /// let mask_pad = model.roberta.padding_mask(ids.clone());
@@ -245,10 +245,10 @@ pub const POOL_MIN_WEIGHT: f32 = 1e-6;
 /// token at all gives the zero vector. The result never contains NaN for finite inputs.
 ///
 /// ```
-/// use roberta_model::burn::tensor::{Bool, Device, Tensor, TensorData};
-/// use roberta_model::pool_weighted;
+/// use roberta_model::burn::tensor::{Bool, Tensor, TensorData};
+/// use roberta_model::{default_device, pool_weighted};
 ///
-/// let device = Device::default();
+/// let device = default_device()?;
 /// let states = Tensor::<3>::from_floats([[[3.0, 0.0], [0.0, 4.0]]], &device);
 /// let mask_pad = Tensor::<2, Bool>::from_bool(TensorData::from([[false, false]]), &device);
 /// // All weight on the first token: the embedding is its direction.

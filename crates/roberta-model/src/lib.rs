@@ -24,10 +24,10 @@
 //! # Example: a banner embedding
 //!
 //! ```
-//! use roberta_model::burn::tensor::{Device, Int, Tensor};
-//! use roberta_model::{RobertaConfig, RobertaForStability};
+//! use roberta_model::burn::tensor::{Int, Tensor};
+//! use roberta_model::{default_device, RobertaConfig, RobertaForStability};
 //!
-//! let device = Device::default();
+//! let device = default_device()?;
 //! let config = RobertaConfig::small(512);
 //! let model = RobertaForStability::new(&config, &device)?;
 //! // Token ids from the tokenizer, padded with pad_token_id (1).
@@ -42,10 +42,9 @@
 //! # Example: a transformers checkpoint, both ways
 //!
 //! ```no_run
-//! use roberta_model::burn::tensor::Device;
-//! use roberta_model::RobertaForMaskedLm;
+//! use roberta_model::{RobertaForMaskedLm, default_device};
 //!
-//! let device = Device::default();
+//! let device = default_device()?;
 //! // A directory written by `model.save_pretrained(...)` in Python.
 //! let (model, config) = RobertaForMaskedLm::from_pretrained("roberta-banner", &device)?;
 //! // ... train ..., then write it back for transformers' `from_pretrained`.
@@ -56,16 +55,20 @@
 //! # Crate features
 //!
 //! burn 0.22 has no backend type parameter: the backend is a runtime [`Device`](burn::tensor::Device),
-//! and these features decide which devices exist (`Device::default()` picks the first enabled,
-//! GPUs before CPUs).
+//! and these features decide which devices exist. [`default_device`] returns the CPU backend
+//! even when `wgpu` is on (burn's own `Device::default()` would prefer the GPU); a GPU is used
+//! only when asked for, with `BANNERLM_DEVICE=wgpu` ([`DEVICE_ENV`]) or
+//! [`Backend::Wgpu`]`.device()`.
 //!
-//! - `flex` (default): burn-flex, burn 0.22's pure-Rust CPU backend with fused attention and
-//!   layer-norm kernels (the flex-vs-ndarray measurement on this model is still pending, see
-//!   docs/PERFORMANCE.md).
-//! - `ndarray`: the burn-ndarray CPU backend (`Device::ndarray()`), deprecated upstream.
-//! - `wgpu`: GPUs through wgpu (Vulkan, Metal, DX12), `Device::wgpu(..)`.
+//! - `flex` (default): burn-flex, burn 0.22's pure-Rust CPU backend (gemm matmul, fused
+//!   attention and layer-norm kernels), multi-threaded (rayon) and SIMD; on the paper config
+//!   roughly level with PyTorch on CPU (docs/PERFORMANCE.md).
+//! - `ndarray`: the burn-ndarray CPU backend ([`Backend::NdArray`]), deprecated upstream.
+//! - `wgpu`: GPUs through wgpu (Vulkan, Metal, DX12), [`Backend::Wgpu`]; tested on Mesa's
+//!   software Vulkan driver (lavapipe).
 
 mod config;
+mod device;
 mod error;
 mod heads;
 pub mod loader;
@@ -73,6 +76,7 @@ mod model;
 
 pub use burn;
 pub use config::{HiddenAct, RobertaConfig};
+pub use device::{Backend, DEVICE_ENV, choose_backend, default_device};
 pub use error::{Error, Result};
 pub use heads::{
     MlmHead, POOL_MIN_WEIGHT, RobertaForMaskedLm, RobertaForStability, StabilityHead,

@@ -286,10 +286,10 @@ pub struct RobertaEncoder {
 /// task models).
 ///
 /// ```
-/// use roberta_model::burn::tensor::{Device, Int, Tensor};
-/// use roberta_model::{RobertaConfig, RobertaModel};
+/// use roberta_model::burn::tensor::{Int, Tensor};
+/// use roberta_model::{default_device, RobertaConfig, RobertaModel};
 ///
-/// let device = Device::default();
+/// let device = default_device()?;
 /// let config = RobertaConfig::small(100);
 /// let model = RobertaModel::new(&config, &device)?;
 /// // Two sequences, the second padded with the pad id 1.

@@ -9,7 +9,8 @@ use ndarray_npy::read_npy;
 use roberta_model::burn::module::Module;
 use roberta_model::burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use roberta_model::{
-    Error, RobertaConfig, RobertaForMaskedLm, RobertaForStability, RobertaModel, pool_weighted,
+    Backend, Error, RobertaConfig, RobertaForMaskedLm, RobertaForStability, RobertaModel,
+    default_device, pool_weighted,
 };
 
 /// Maximum absolute difference allowed against transformers.
@@ -77,22 +78,67 @@ fn check_hidden_parity(device: &Device) {
     assert!(padded < PARITY_TOL, "padded hidden diff {padded}");
 }
 
+/// On every CPU backend of the build (flex by default, ndarray with its feature).
 #[test]
 fn parity_hidden_states_with_and_without_padding() {
-    check_hidden_parity(&Device::default());
+    let cpus: Vec<Backend> = Backend::compiled()
+        .into_iter()
+        .filter(|b| b.is_cpu())
+        .collect();
+    for backend in cpus {
+        check_hidden_parity(&backend.device().unwrap());
+    }
 }
 
-/// The wgpu backend (a software Vulkan driver in CI: Debian `mesa-vulkan-drivers`).
+/// Set to `1` to make the wgpu tests fail, rather than skip, when no adapter opens (CI sets it
+/// where it has installed Mesa's software Vulkan driver).
+#[cfg(feature = "wgpu")]
+const REQUIRE_WGPU_ENV: &str = "BANNERLM_REQUIRE_WGPU";
+
+/// The wgpu device, or `None` (with a message) when this machine has no adapter and
+/// [`REQUIRE_WGPU_ENV`] is not `1`.
+#[cfg(feature = "wgpu")]
+fn wgpu_or_skip(test: &str) -> Option<Device> {
+    let required = std::env::var(REQUIRE_WGPU_ENV).is_ok_and(|v| v.trim() == "1");
+    match Backend::Wgpu.device() {
+        Ok(device) => Some(device),
+        Err(e) if required => panic!("{REQUIRE_WGPU_ENV}=1 but {e}"),
+        Err(e) => {
+            eprintln!(
+                "SKIPPED {test}: {e} (install a Vulkan driver, e.g. Debian's \
+                 mesa-vulkan-drivers; set {REQUIRE_WGPU_ENV}=1 to fail instead)"
+            );
+            None
+        }
+    }
+}
+
+/// The wgpu backend against transformers (a software Vulkan driver in CI: Debian
+/// `mesa-vulkan-drivers`).
 #[cfg(feature = "wgpu")]
 #[test]
 fn parity_hidden_states_on_wgpu() {
-    let device = Device::wgpu(roberta_model::burn::tensor::DeviceKind::default());
-    check_hidden_parity(&device);
+    if let Some(device) = wgpu_or_skip("parity_hidden_states_on_wgpu") {
+        check_hidden_parity(&device);
+    }
+}
+
+/// Turning the `wgpu` feature on must not move the default device onto the GPU.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_feature_keeps_the_cpu_default() {
+    if std::env::var_os(roberta_model::DEVICE_ENV).is_some() {
+        eprintln!("SKIPPED wgpu_feature_keeps_the_cpu_default: BANNERLM_DEVICE is set");
+        return;
+    }
+    let cpu = Backend::cpu().unwrap();
+    assert_eq!(roberta_model::choose_backend(None).unwrap(), cpu);
+    assert_eq!(default_device().unwrap(), cpu.device().unwrap());
 }
 
 #[test]
 fn parity_mlm_logits() {
-    let (model, _, ids, mask_pad) = load_parity(&Device::default());
+    let (model, _, ids, mask_pad) = load_parity(&default_device().unwrap());
     let positions = npy_i64("mlm_positions.npy");
     let [_, seq] = ids.dims();
     let flat: Vec<i64> = positions
@@ -122,7 +168,7 @@ fn parity_mlm_logits() {
 
 #[test]
 fn parity_stability_logits() {
-    let device = Device::default();
+    let device = default_device().unwrap();
     let (model, _) = RobertaForStability::from_pretrained(fixture_dir(), &device).unwrap();
     let ids = int_tensor(&npy_i64("input_ids.npy"), &device);
     let mask_pad = int_tensor(&npy_i64("attention_mask.npy"), &device).equal_elem(0);
@@ -145,7 +191,7 @@ fn tiny() -> RobertaConfig {
 
 #[test]
 fn padded_positions_change_nothing() {
-    let device = Device::default();
+    let device = default_device().unwrap();
     device.seed(7);
     let model = RobertaModel::new(&tiny(), &device).unwrap();
     let short = [0_i64, 11, 12, 13, 2];
@@ -182,7 +228,7 @@ fn padded_positions_change_nothing() {
 
 #[test]
 fn pooling_ignores_zero_weight_tokens() {
-    let device = Device::default();
+    let device = default_device().unwrap();
     device.seed(11);
     let model = RobertaForStability::new(&tiny(), &device).unwrap();
     let ids = Tensor::<2, Int>::from_ints([[0, 11, 12, 13, 14, 2]], &device);
@@ -239,7 +285,7 @@ fn safetensors_parts(path: &Path) -> (serde_json::Value, Vec<u8>) {
 
 #[test]
 fn save_load_round_trip_is_bit_identical() {
-    let device = Device::default();
+    let device = default_device().unwrap();
     device.seed(3);
     let config = tiny();
     let dir = tempfile::tempdir().unwrap();
@@ -305,7 +351,7 @@ fn save_load_round_trip_is_bit_identical() {
 
 #[test]
 fn load_errors_name_the_problem() {
-    let device = Device::default();
+    let device = default_device().unwrap();
     let config = tiny();
     let dir = tempfile::tempdir().unwrap();
     // An MLM checkpoint has no classifier: loading it as a stability model must say so.
@@ -339,7 +385,7 @@ fn load_errors_name_the_problem() {
 
 #[test]
 fn mlm_loss_backpropagates() {
-    let device = Device::default().autodiff();
+    let device = default_device().unwrap().autodiff();
     device.seed(5);
     let model = RobertaForMaskedLm::new(&tiny(), &device).unwrap();
     let ids = Tensor::<2, Int>::from_ints([[0, 11, 4, 13, 2], [0, 4, 12, 2, 1]], &device);
