@@ -57,28 +57,26 @@ fn main() -> anyhow::Result<()> {
             .map(|r| r.map(|r| r.banner))
             .collect::<Result<_, _>>()?
     } else {
-        {
-            let sim = ScanSimulator::new(
-                SimConfig {
-                    hosts: args.hosts,
-                    snapshots: 1,
-                    seed: args.seed,
-                    form: if args.raw {
-                        BannerForm::Raw
-                    } else {
-                        BannerForm::Censys
-                    },
-                    ..SimConfig::default()
-                }
-                .check()?,
-            )?;
-            snapshot_records(&sim, 0, Split::HeldOut)?
-                .into_iter()
-                .filter(|(r, _)| r.protocol == "http")
-                .take(args.count)
-                .map(|(r, _)| r.banner)
-                .collect()
-        }
+        let sim = ScanSimulator::new(
+            SimConfig {
+                hosts: args.hosts,
+                snapshots: 1,
+                seed: args.seed,
+                form: if args.raw {
+                    BannerForm::Raw
+                } else {
+                    BannerForm::Censys
+                },
+                ..SimConfig::default()
+            }
+            .check()?,
+        )?;
+        snapshot_records(&sim, 0, Split::HeldOut)?
+            .into_iter()
+            .filter(|(r, _)| r.protocol == "http")
+            .take(args.count)
+            .map(|(r, _)| r.banner)
+            .collect()
     };
     let mut fragments = Vec::new();
     for banner in &banners {

@@ -110,25 +110,23 @@ fn main() -> anyhow::Result<()> {
         eprintln!("joined snapshots: {stats:?}");
         PairCorpus::from_pairs(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?
     } else {
-        {
-            let form = if args.raw {
-                BannerForm::Raw
-            } else {
-                BannerForm::Censys
-            };
-            let sim = ScanSimulator::new(
-                SimConfig {
-                    hosts: args.hosts,
-                    snapshots: 2,
-                    seed: args.seed,
-                    form,
-                    ..SimConfig::default()
-                }
-                .check()?,
-            )?;
-            let pairs = simulated_pairs(&sim, 0, 1, Split::Train)?;
-            PairCorpus::from_pairs_with_truth(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?
-        }
+        let form = if args.raw {
+            BannerForm::Raw
+        } else {
+            BannerForm::Censys
+        };
+        let sim = ScanSimulator::new(
+            SimConfig {
+                hosts: args.hosts,
+                snapshots: 2,
+                seed: args.seed,
+                form,
+                ..SimConfig::default()
+            }
+            .check()?,
+        )?;
+        let pairs = simulated_pairs(&sim, 0, 1, Split::Train)?;
+        PairCorpus::from_pairs_with_truth(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?
     };
     eprintln!("pairs: {:?}, {} tokens", corpus.stats(), corpus.tokens());
     let params = TrainParams {
