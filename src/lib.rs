@@ -22,6 +22,8 @@
 //! See `docs/ARCHITECTURE.md` for how the crates depend on each other and
 //! the README for which stages are implemented today.
 
+pub mod pipeline;
+
 pub use banner_parse as parse;
 pub use bpe_tokenizer as tokenizer;
 pub use contrastive_trainer as trainer;

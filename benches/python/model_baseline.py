@@ -60,13 +60,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--forward-only", action="store_true", help="skip the training steps")
+    ap.add_argument("--configs", default="small,paper", help="comma-separated: small, paper")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     ids, positions, labels_at = batch()
     mask = torch.ones_like(ids)
+    wanted = set(args.configs.split(","))
     for name, config in configs():
+        if name not in wanted:
+            continue
         encoder = RobertaModel(config, add_pooling_layer=False).eval()
 
         def fwd():
@@ -76,6 +81,8 @@ def main():
         t = timeit(fwd, args.repeats)
         attn = getattr(encoder.config, "_attn_implementation", "?")
         print(f"forward {name} (attention {attn}): {t * 1e3:.1f} ms median, {BATCH / t:.1f} seq/s")
+        if args.forward_only:
+            continue
 
         model = RobertaForMaskedLM(config).train()
         opt = torch.optim.AdamW(model.parameters(), lr=2e-4)

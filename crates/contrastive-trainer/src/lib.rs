@@ -24,6 +24,10 @@
 //!   fewer than 11 matched tokens dropped as the paper does), [`sim`] (pairs from `scan-sim`
 //!   with ground truth and a held-out host split).
 //! - [`mask_batch`]: RoBERTa's 15% / 80-10-10 masking with dynamic padding.
+//! - Batches: masked-LM batches length-bucketed (a window of batches sorted by length, then cut
+//!   and shuffled) so little is spent on padding; pair batches are fully random (bucketing them
+//!   hurt the distance metrics on the default run).
+//! - Dropout per run ([`TrainParams::dropout`]; none by default for the CPU-sized runs).
 //! - Training: AdamW, linear warm-up and decay, gradient clipping ([`TrainParams`]), a progress
 //!   bar with loss, tokens/s and ETA, atomic rotating checkpoints ([`Checkpoints`]) and exact
 //!   resume ([`RunOptions::resume`]): a run killed at any point and resumed ends with the same

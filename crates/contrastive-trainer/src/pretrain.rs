@@ -9,7 +9,8 @@ use crate::data::{MlmCorpus, check_batch, check_length};
 use crate::error::{Error, Result};
 use crate::mask::{MaskingParams, mask_batch};
 use crate::train::{
-    BatchOrder, RunOptions, StepLoss, TAG_MASK, Task, TrainOutcome, TrainParams, derive_seed, run,
+    BatchOrder, MLM_BUCKETING, RunOptions, StepLoss, TAG_MASK, Task, TrainOutcome, TrainParams,
+    derive_seed, run,
 };
 
 /// Masked-LM pretraining of a RoBERTa on banner token sequences.
@@ -95,7 +96,7 @@ impl Pretrainer {
             order: BatchOrder::new(
                 corpus.sequences().iter().map(Vec::len).collect(),
                 self.params.batch_size,
-                true,
+                Some(MLM_BUCKETING),
                 self.params.seed,
             ),
             masking: self.masking,

@@ -102,7 +102,7 @@ fn loss_falls_and_fine_tuning_beats_an_untrained_model() {
     );
 
     let ft_params = TrainParams {
-        steps: 60,
+        steps: 100,
         batch_size: 16,
         learning_rate: 2e-3,
         warmup_steps: 5,

@@ -49,6 +49,38 @@ pub enum Error {
     /// The eigen-decomposition did not produce finite values (input with NaN or inf).
     #[error("PCA failed: {0}")]
     Pca(String),
+    /// Loading or running the model failed (config, weights, device).
+    #[cfg(feature = "model")]
+    #[error(transparent)]
+    Model(#[from] roberta_model::Error),
+    /// Loading or running the tokenizer failed.
+    #[cfg(feature = "model")]
+    #[error(transparent)]
+    Tokenizer(#[from] bpe_tokenizer::Error),
+    /// Reading banner records failed (I/O, or a bad line with its file and line number).
+    #[cfg(feature = "model")]
+    #[error(transparent)]
+    Records(#[from] banner_parse::Error),
+    /// A tensor could not be read back from the compute device.
+    #[error("cannot read tensor data from the device: {0}")]
+    Tensor(String),
+    /// The model has no token-stability head (a masked-LM-only checkpoint), so there is no
+    /// P(stable) per token to report.
+    #[error("the model has no stability head (masked-LM checkpoint); P(stable) is unavailable")]
+    NoStabilityHead,
+    /// Drawing a plot failed.
+    #[error("cannot draw {}: {source}", path.display())]
+    Plot {
+        /// The output file.
+        path: PathBuf,
+        /// The plotting library's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An embedding store without the rows a computation needs (e.g. no host seen in both
+    /// snapshots).
+    #[error("no data: {0}")]
+    NoData(String),
 }
 
 impl Error {

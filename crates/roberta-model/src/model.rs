@@ -328,6 +328,33 @@ impl RobertaModel {
         })
     }
 
+    /// Sets every dropout probability of the encoder (embeddings, attention probabilities,
+    /// sub-layer outputs) to `prob`, e.g. `0.0` to train without dropout; the weights are
+    /// unchanged. Dropout only acts in training (on an autodiff device).
+    ///
+    /// ```
+    /// use roberta_model::{default_device, RobertaConfig, RobertaModel};
+    ///
+    /// let model = RobertaModel::new(&RobertaConfig::small(100), &default_device()?)?;
+    /// let model = model.with_dropout(0.0)?;
+    /// assert_eq!(model.embeddings.dropout.prob, 0.0);
+    /// assert!(model.with_dropout(1.5).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] unless `0 <= prob < 1`.
+    pub fn with_dropout(mut self, prob: f64) -> Result<Self> {
+        check_dropout(prob)?;
+        self.embeddings.dropout.prob = prob;
+        for layer in &mut self.encoder.layer {
+            layer.attention.self_attn.dropout.prob = prob;
+            layer.attention.output.dropout.prob = prob;
+            layer.output.dropout.prob = prob;
+        }
+        Ok(self)
+    }
+
     /// `true` where `input_ids` is the padding token: the mask transformers derives from
     /// `attention_mask == 0` when padding is done with the pad id.
     pub fn padding_mask(&self, input_ids: Tensor<2, Int>) -> Tensor<2, Bool> {
@@ -362,5 +389,16 @@ impl RobertaModel {
             x = layer.forward(x, mask_pad.clone());
         }
         x
+    }
+}
+
+/// `Ok` for a dropout probability in `[0, 1)`.
+pub(crate) fn check_dropout(prob: f64) -> Result<()> {
+    if (0.0..1.0).contains(&prob) {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig(format!(
+            "dropout probability must be in [0, 1), got {prob}"
+        )))
     }
 }

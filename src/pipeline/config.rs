@@ -1,0 +1,570 @@
+//! What a pipeline run computes ([`PipelineConfig`]) and how it runs ([`PipelineOptions`]).
+
+use std::path::PathBuf;
+
+use contrastive_trainer::TrainParams;
+use roberta_model::RobertaConfig;
+use scan_sim::BannerForm;
+use serde::{Deserialize, Serialize};
+
+use super::error::{Error, Result};
+
+/// Where the banners come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Input {
+    /// A scan simulated by `scan-sim`, with ground truth.
+    Simulated {
+        /// Simulated services (one per address).
+        hosts: u64,
+        /// Monthly snapshots (at least 2: pairs join consecutive snapshots).
+        snapshots: usize,
+        /// How HTTP banners are written; Censys form redacts `Date` values.
+        form: BannerForm,
+    },
+    /// Banner-record files (bannerlm JSONL, zgrab2 or Censys JSON; `.gz` allowed), as glob
+    /// patterns. Snapshots are the distinct `snapshot` values of the records, in sorted order.
+    Files {
+        /// Glob patterns, e.g. `scans/*.jsonl.gz`.
+        patterns: Vec<String>,
+    },
+}
+
+impl Input {
+    /// A simulated scan of `hosts` services over two snapshots, in Censys form.
+    pub fn simulated(hosts: u64) -> Self {
+        Input::Simulated {
+            hosts,
+            snapshots: 2,
+            form: BannerForm::Censys,
+        }
+    }
+
+    /// Real banner-record files matching `patterns`.
+    pub fn files<S: Into<String>>(patterns: impl IntoIterator<Item = S>) -> Self {
+        Input::Files {
+            patterns: patterns.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// Whether the input is simulated (and so has ground truth).
+    pub fn is_simulated(&self) -> bool {
+        matches!(self, Input::Simulated { .. })
+    }
+}
+
+/// The encoder's size; [`config`](Self::config) turns it into a RoBERTa config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelSize {
+    /// Hidden width.
+    pub hidden_size: usize,
+    /// Transformer layers.
+    pub num_hidden_layers: usize,
+    /// Attention heads (must divide `hidden_size`).
+    pub num_attention_heads: usize,
+    /// Feed-forward width.
+    pub intermediate_size: usize,
+    /// Longest input in tokens, `<s>` and `</s>` included; longer banners are truncated.
+    pub max_input_len: usize,
+}
+
+impl ModelSize {
+    /// Hidden 32, 1 layer, 2 heads, FFN 64, 96 tokens: tests.
+    pub fn tiny() -> Self {
+        ModelSize {
+            hidden_size: 32,
+            num_hidden_layers: 1,
+            num_attention_heads: 2,
+            intermediate_size: 64,
+            max_input_len: 96,
+        }
+    }
+
+    /// Hidden 128, 2 layers, 4 heads, FFN 512, 256 tokens: the default run on a CPU
+    /// (`contrastive_trainer::model_preset("cpu", ..)`).
+    pub fn cpu() -> Self {
+        ModelSize {
+            hidden_size: 128,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            intermediate_size: 512,
+            max_input_len: 256,
+        }
+    }
+
+    /// The paper's model: hidden 256, 4 layers, 4 heads, FFN 1024, 768 tokens.
+    pub fn paper() -> Self {
+        ModelSize {
+            hidden_size: 256,
+            num_hidden_layers: 4,
+            num_attention_heads: 4,
+            intermediate_size: 1024,
+            max_input_len: 768,
+        }
+    }
+
+    /// The RoBERTa configuration of this size for a vocabulary.
+    ///
+    /// ```
+    /// use bannerlm::pipeline::ModelSize;
+    /// let c = ModelSize::cpu().config(8_000);
+    /// assert_eq!((c.hidden_size, c.max_input_len(), c.vocab_size), (128, 256, 8_000));
+    /// ```
+    pub fn config(&self, vocab_size: usize) -> RobertaConfig {
+        let mut c = RobertaConfig::small(vocab_size);
+        c.hidden_size = self.hidden_size;
+        c.num_hidden_layers = self.num_hidden_layers;
+        c.num_attention_heads = self.num_attention_heads;
+        c.intermediate_size = self.intermediate_size;
+        c.max_position_embeddings = self.max_input_len + c.pad_token_id + 1;
+        c
+    }
+}
+
+/// Which snapshots' records are embedded, clustered and fingerprinted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum EmbedSnapshots {
+    /// The last snapshot only (one record per service).
+    #[default]
+    Last,
+    /// Every snapshot.
+    All,
+}
+
+/// Everything a run computes. [`Default`] is the quick run on a simulated scan (the README's
+/// command, under 15 minutes on a 2-core CPU); [`paper`](Self::paper) has the paper's sizes.
+/// Two runs with equal configurations produce the same outputs, so `--resume` compares
+/// configurations stage by stage.
+///
+/// ```
+/// use bannerlm::pipeline::{Input, PipelineConfig};
+/// let config = PipelineConfig { input: Input::simulated(500), ..PipelineConfig::default() }.check()?;
+/// assert_eq!(config.epsilons, [0.01, 0.02, 0.05, 0.1]);
+/// assert!(PipelineConfig { epsilons: vec![], ..PipelineConfig::default() }.check().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PipelineConfig {
+    /// The banners.
+    pub input: Input,
+    /// Seed of the simulation, training, sampling and fingerprint draws.
+    pub seed: u64,
+    /// Tokenizer vocabulary, special tokens and the 256 bytes included.
+    pub vocab_size: usize,
+    /// Banners the tokenizer is trained on (a sample of the training records).
+    pub tokenizer_samples: usize,
+    /// Encoder size.
+    pub model: ModelSize,
+    /// Masked-LM pretraining (all protocols, training hosts).
+    pub pretrain: TrainParams,
+    /// Contrastive fine-tuning (HTTP pairs of the last two snapshots, training hosts).
+    pub finetune: TrainParams,
+    /// Checkpoint every this many training steps.
+    pub checkpoint_every: u64,
+    /// Held-out pairs evaluated at most (a seeded sample beyond that).
+    pub eval_max_pairs: usize,
+    /// Which snapshots are embedded and clustered.
+    pub embed_snapshots: EmbedSnapshots,
+    /// Sequences per forward pass when embedding.
+    pub embed_batch_size: usize,
+    /// PCA output dimensions (the paper: 64); at most the model's hidden size.
+    pub pca_components: usize,
+    /// HDBSCAN `min_cluster_size` (the paper: 50).
+    pub min_cluster_size: usize,
+    /// HDBSCAN `min_samples` (the paper: 5).
+    pub min_samples: usize,
+    /// HDBSCAN `cluster_selection_epsilon` values (the paper: 0.01, 0.02, 0.05, 0.1).
+    pub epsilons: Vec<f64>,
+    /// HTTP headers to fingerprint.
+    pub fingerprint_headers: Vec<String>,
+    /// Banners per fingerprint draw (the paper: 10).
+    pub fingerprint_k: usize,
+    /// Draws per cluster and header (the paper: 100).
+    pub fingerprint_draws: usize,
+    /// Annotated example banners in the report.
+    pub report_examples: usize,
+}
+
+impl Default for PipelineConfig {
+    /// The default run. These are THE sizes of the README's command: change them here.
+    fn default() -> Self {
+        PipelineConfig {
+            input: Input::Simulated {
+                hosts: 30_000,
+                snapshots: 2,
+                form: BannerForm::Censys,
+            },
+            seed: 0,
+            vocab_size: 8_000,
+            tokenizer_samples: 100_000,
+            model: ModelSize::cpu(),
+            pretrain: TrainParams {
+                steps: 700,
+                batch_size: 32,
+                learning_rate: 1e-3,
+                warmup_steps: 50,
+                ..TrainParams::default()
+            },
+            finetune: TrainParams {
+                steps: 900,
+                batch_size: 16,
+                learning_rate: 5e-4,
+                warmup_steps: 50,
+                ..TrainParams::default()
+            },
+            checkpoint_every: 100,
+            eval_max_pairs: 5_000,
+            embed_snapshots: EmbedSnapshots::Last,
+            embed_batch_size: 64,
+            pca_components: 64,
+            min_cluster_size: 50,
+            min_samples: 5,
+            epsilons: vec![0.01, 0.02, 0.05, 0.1],
+            fingerprint_headers: vec![
+                "Server".into(),
+                "Set-Cookie".into(),
+                "WWW-Authenticate".into(),
+            ],
+            fingerprint_k: 10,
+            fingerprint_draws: 100,
+            report_examples: 6,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// The paper's sizes: 50,000-token vocabulary, the paper's model, 100k MLM steps of 1,024
+    /// sequences, 20k fine-tuning steps of 512 pairs, 500,000 simulated hosts over six
+    /// snapshots. Meant for a GPU (`--features wgpu`, `BANNERLM_DEVICE=wgpu`).
+    pub fn paper() -> Self {
+        PipelineConfig {
+            input: Input::Simulated {
+                hosts: 500_000,
+                snapshots: 6,
+                form: BannerForm::Censys,
+            },
+            vocab_size: bpe_tokenizer::PAPER_VOCAB_SIZE,
+            tokenizer_samples: 1_000_000,
+            model: ModelSize::paper(),
+            pretrain: TrainParams::paper_mlm(),
+            finetune: TrainParams::paper_finetune(),
+            checkpoint_every: 1_000,
+            eval_max_pairs: 50_000,
+            ..PipelineConfig::default()
+        }
+    }
+
+    /// A tiny configuration for tests and smoke runs: `hosts` simulated services, the tiny
+    /// model, a few training steps, small clusters.
+    pub fn tiny(hosts: u64) -> Self {
+        PipelineConfig {
+            input: Input::Simulated {
+                hosts,
+                snapshots: 2,
+                form: BannerForm::Censys,
+            },
+            vocab_size: 600,
+            tokenizer_samples: 10_000,
+            model: ModelSize::tiny(),
+            pretrain: TrainParams {
+                steps: 6,
+                batch_size: 8,
+                warmup_steps: 2,
+                learning_rate: 1e-3,
+                ..TrainParams::default()
+            },
+            finetune: TrainParams {
+                steps: 6,
+                batch_size: 8,
+                warmup_steps: 2,
+                learning_rate: 1e-3,
+                ..TrainParams::default()
+            },
+            checkpoint_every: 3,
+            eval_max_pairs: 200,
+            pca_components: 8,
+            min_cluster_size: 5,
+            min_samples: 3,
+            fingerprint_draws: 10,
+            report_examples: 2,
+            ..PipelineConfig::default()
+        }
+    }
+
+    /// Validates every field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first bad field.
+    pub fn check(self) -> Result<ValidPipelineConfig> {
+        let bad = |m: String| Err(Error::InvalidConfig(m));
+        match &self.input {
+            Input::Simulated {
+                hosts, snapshots, ..
+            } => {
+                if *hosts == 0 || *hosts > scan_sim::MAX_HOSTS {
+                    return bad(format!("hosts must be in 1..={}", scan_sim::MAX_HOSTS));
+                }
+                if !(2..=240).contains(snapshots) {
+                    return bad("snapshots must be in 2..=240 (pairs need two)".into());
+                }
+            }
+            Input::Files { patterns } => {
+                if patterns.is_empty() || patterns.iter().any(String::is_empty) {
+                    return bad("input patterns must be non-empty".into());
+                }
+            }
+        }
+        if self.vocab_size < 300 {
+            return bad("vocab_size must be at least 300 (256 bytes + specials + merges)".into());
+        }
+        if self.tokenizer_samples == 0 {
+            return bad("tokenizer_samples must be at least 1".into());
+        }
+        let m = &self.model;
+        if m.hidden_size == 0
+            || m.num_hidden_layers == 0
+            || m.intermediate_size == 0
+            || m.num_attention_heads == 0
+            || !m.hidden_size.is_multiple_of(m.num_attention_heads)
+        {
+            return bad(format!(
+                "model sizes must be positive with heads dividing hidden_size: {m:?}"
+            ));
+        }
+        if m.max_input_len < 16 {
+            return bad("model.max_input_len must be at least 16".into());
+        }
+        for (name, p) in [("pretrain", &self.pretrain), ("finetune", &self.finetune)] {
+            if let Err(e) = p.check() {
+                return bad(format!("{name}: {e}"));
+            }
+        }
+        if self.checkpoint_every == 0 {
+            return bad("checkpoint_every must be at least 1".into());
+        }
+        if self.eval_max_pairs < 2 {
+            return bad("eval_max_pairs must be at least 2".into());
+        }
+        if self.embed_batch_size == 0 {
+            return bad("embed_batch_size must be at least 1".into());
+        }
+        if self.pca_components == 0 || self.pca_components > m.hidden_size {
+            return bad(format!(
+                "pca_components must be in 1..={} (the hidden size)",
+                m.hidden_size
+            ));
+        }
+        if self.min_cluster_size < 2 || self.min_samples == 0 {
+            return bad("min_cluster_size must be >= 2 and min_samples >= 1".into());
+        }
+        if self.epsilons.is_empty() || self.epsilons.iter().any(|e| !(e.is_finite() && *e >= 0.0)) {
+            return bad("epsilons must be a non-empty list of finite values >= 0".into());
+        }
+        if self.fingerprint_headers.is_empty()
+            || self.fingerprint_headers.iter().any(String::is_empty)
+        {
+            return bad("fingerprint_headers must be non-empty names".into());
+        }
+        if self.fingerprint_k < 2 || self.fingerprint_draws == 0 {
+            return bad("fingerprint_k must be >= 2 and fingerprint_draws >= 1".into());
+        }
+        Ok(ValidPipelineConfig(self))
+    }
+}
+
+/// A checked [`PipelineConfig`] (dereferences to it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidPipelineConfig(PipelineConfig);
+
+impl std::ops::Deref for ValidPipelineConfig {
+    type Target = PipelineConfig;
+    fn deref(&self) -> &PipelineConfig {
+        &self.0
+    }
+}
+
+impl ValidPipelineConfig {
+    /// The configuration.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.0
+    }
+}
+
+/// How a run behaves without changing what it computes: output folder, resume, progress,
+/// Recog. Consuming setters; [`Default`] writes into `bannerlm-out/`.
+///
+/// ```
+/// use bannerlm::pipeline::PipelineOptions;
+/// let o = PipelineOptions::new("out").resume(true).progress(false);
+/// assert!(o.resume && !o.progress && o.recog_dir.is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PipelineOptions {
+    /// Output folder (created).
+    pub out_dir: PathBuf,
+    /// Skip stages whose outputs exist with the same configuration, and continue interrupted
+    /// training and embedding from their checkpoints.
+    pub resume: bool,
+    /// Progress bars on a terminal (plain lines per stage are printed either way).
+    pub progress: bool,
+    /// Recog XML directory for the comparison stage; `None`: the `RECOG_XML_DIR` variable, else
+    /// the stage is skipped with a note.
+    pub recog_dir: Option<PathBuf>,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        Self::new("bannerlm-out")
+    }
+}
+
+impl PipelineOptions {
+    /// Options writing into `out_dir`, not resuming, with progress.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        PipelineOptions {
+            out_dir: out_dir.into(),
+            resume: false,
+            progress: true,
+            recog_dir: None,
+        }
+    }
+
+    /// Sets [`resume`](Self::resume).
+    #[must_use]
+    pub fn resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Sets [`progress`](Self::progress).
+    #[must_use]
+    pub fn progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Sets [`recog_dir`](Self::recog_dir).
+    #[must_use]
+    pub fn recog_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.recog_dir = dir;
+        self
+    }
+
+    /// The Recog directory in effect: the option, else `RECOG_XML_DIR`, if it is a directory.
+    pub fn effective_recog_dir(&self) -> Option<PathBuf> {
+        self.recog_dir
+            .clone()
+            .or_else(|| std::env::var_os("RECOG_XML_DIR").map(PathBuf::from))
+            .filter(|d| d.is_dir())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid() {
+        for c in [
+            PipelineConfig::default(),
+            PipelineConfig::paper(),
+            PipelineConfig::tiny(300),
+        ] {
+            assert!(c.check().is_ok());
+        }
+    }
+
+    #[test]
+    fn each_bad_field_is_rejected() {
+        let d = PipelineConfig::default;
+        let cases = [
+            PipelineConfig {
+                input: Input::simulated(0),
+                ..d()
+            },
+            PipelineConfig {
+                input: Input::Simulated {
+                    hosts: 10,
+                    snapshots: 1,
+                    form: BannerForm::Raw,
+                },
+                ..d()
+            },
+            PipelineConfig {
+                input: Input::files(Vec::<String>::new()),
+                ..d()
+            },
+            PipelineConfig {
+                vocab_size: 10,
+                ..d()
+            },
+            PipelineConfig {
+                model: ModelSize {
+                    num_attention_heads: 3,
+                    ..ModelSize::cpu()
+                },
+                ..d()
+            },
+            PipelineConfig {
+                pretrain: TrainParams {
+                    steps: 0,
+                    ..TrainParams::default()
+                },
+                ..d()
+            },
+            PipelineConfig {
+                pca_components: 1_000,
+                ..d()
+            },
+            PipelineConfig {
+                epsilons: vec![f64::NAN],
+                ..d()
+            },
+            PipelineConfig {
+                fingerprint_headers: vec![String::new()],
+                ..d()
+            },
+            PipelineConfig {
+                fingerprint_k: 1,
+                ..d()
+            },
+        ];
+        for c in cases {
+            assert!(
+                matches!(c.clone().check(), Err(Error::InvalidConfig(_))),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let c = PipelineConfig::paper();
+        let json = serde_json::to_string(&c).unwrap_or_default();
+        let back: PipelineConfig = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn model_size_matches_the_cpu_preset() {
+        let ours = ModelSize::cpu().config(8_000);
+        let preset =
+            contrastive_trainer::model_preset("cpu", 8_000).unwrap_or_else(|_| ours.clone());
+        assert_eq!(ours.max_position_embeddings, preset.max_position_embeddings);
+        assert_eq!(ours.hidden_size, preset.hidden_size);
+    }
+
+    #[test]
+    fn autotraits() {
+        fn check<T: Send + Sync>() {}
+        check::<PipelineConfig>();
+        check::<ValidPipelineConfig>();
+        check::<PipelineOptions>();
+        check::<Error>();
+    }
+}

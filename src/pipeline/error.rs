@@ -1,0 +1,80 @@
+//! The pipeline's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a pipeline run. Errors of the stage crates are
+/// wrapped with the stage they came from.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range; the message names the field.
+    #[error("invalid pipeline configuration: {0}")]
+    InvalidConfig(String),
+    /// An input glob pattern is malformed.
+    #[error("bad input pattern {pattern:?}: {source}")]
+    Pattern {
+        /// The pattern as given.
+        pattern: String,
+        /// Why it does not parse.
+        #[source]
+        source: glob::PatternError,
+    },
+    /// The input patterns matched no file, or the files hold no record.
+    #[error("no input: {0}")]
+    NoInput(String),
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON file of the output folder does not parse or cannot be written.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stage crate failed.
+    #[error("stage {stage}: {source}")]
+    Stage {
+        /// The stage name (`simulate`, `tokenizer`, ...).
+        stage: &'static str,
+        /// The crate's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+/// The pipeline's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn json(path: impl Into<PathBuf>, source: serde_json::Error) -> Self {
+        Error::Json {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn stage<E: std::error::Error + Send + Sync + 'static>(
+        stage: &'static str,
+    ) -> impl FnOnce(E) -> Self {
+        move |e| Error::Stage {
+            stage,
+            source: Box::new(e),
+        }
+    }
+}

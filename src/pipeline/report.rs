@@ -1,0 +1,470 @@
+//! The self-contained HTML report (`report/index.html`) and its plots.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use contrastive_trainer::{Evaluation, TokenMetrics};
+use lcs_fingerprint::Fingerprint;
+
+use super::config::{Input, PipelineConfig};
+use super::stage::{StageRecord, format_kib};
+use super::stages::{AnnotatedExample, ClusterFigures, Comparison, FingerprintScore};
+
+/// Everything the report shows, read from the output folder.
+pub(crate) struct ReportData<'a> {
+    pub config: &'a PipelineConfig,
+    pub stages: &'a [StageRecord],
+    pub evaluation: Option<Evaluation>,
+    pub examples: Vec<AnnotatedExample>,
+    pub clusters: Vec<ClusterFigures>,
+    pub fingerprints: Vec<Fingerprint>,
+    pub scores: Vec<FingerprintScore>,
+    pub comparison: Option<Comparison>,
+    /// The histogram as inline SVG.
+    pub histogram_svg: Option<String>,
+    /// The histogram as a base64 PNG, when one was drawn.
+    pub histogram_png: Option<String>,
+}
+
+/// HTML-escapes text after replacing control characters by `\u{..}` escapes, so that no
+/// attacker-controlled byte reaches the page raw.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1}%", 100.0 * x)
+    } else {
+        "–".into()
+    }
+}
+
+fn opt_pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".into(), pct)
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;\
+color:#222;line-height:1.4}h1{margin-bottom:0}h2{border-bottom:1px solid #ccc;margin-top:2em}\
+table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ddd;\
+padding:4px 8px;text-align:left;vertical-align:top}th{background:#f4f4f4}td.n{text-align:right;\
+font-variant-numeric:tabular-nums}code{font-size:13px;word-break:break-all}\
+pre.banner{background:#fafafa;padding:8px;border:1px solid #ddd;white-space:pre-wrap;\
+font-size:13px;margin:0 0 1em}.dyn{color:#aaa}.note{color:#666;font-size:14px}\
+figure{margin:1em 0}figcaption{color:#555;font-size:14px}ul.ex{margin:0;padding-left:1.2em}";
+
+/// Renders the page.
+pub(crate) fn render(d: &ReportData<'_>) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>bannerlm report</title><style>{STYLE}</style></head><body>\n\
+         <h1>bannerlm report</h1>\n<p class=\"note\">Device fingerprints from scan banners with a \
+         language model: the method of Sarabi, Yin and Liu (IMC 2023), run end to end by \
+         <code>bannerlm::pipeline</code>. Paper figures (on Censys data) are shown beside ours \
+         where they exist.</p>\n"
+    );
+    parameters(&mut h, d);
+    evaluation(&mut h, d);
+    examples(&mut h, d);
+    clusters(&mut h, d);
+    fingerprints(&mut h, d);
+    recog(&mut h, d);
+    ground_truth(&mut h, d);
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn parameters(h: &mut String, d: &ReportData<'_>) {
+    let c = d.config;
+    h.push_str("<h2 id=\"run\">Run</h2>\n<table id=\"parameters\"><tr><th>parameter</th><th>value</th></tr>\n");
+    let input = match &c.input {
+        Input::Simulated {
+            hosts,
+            snapshots,
+            form,
+        } => format!("simulated scan: {hosts} hosts, {snapshots} snapshots, {form:?} form"),
+        Input::Files { patterns } => format!("files: {}", patterns.join(" ")),
+    };
+    let m = &c.model;
+    let rows = [
+        ("input", input),
+        ("seed", c.seed.to_string()),
+        ("vocabulary", c.vocab_size.to_string()),
+        (
+            "model",
+            format!(
+                "hidden {}, {} layers, {} heads, FFN {}, {} tokens",
+                m.hidden_size,
+                m.num_hidden_layers,
+                m.num_attention_heads,
+                m.intermediate_size,
+                m.max_input_len
+            ),
+        ),
+        (
+            "pretraining",
+            format!(
+                "{} steps × {} sequences, lr {:e}, warm-up {}",
+                c.pretrain.steps,
+                c.pretrain.batch_size,
+                c.pretrain.learning_rate,
+                c.pretrain.warmup_steps
+            ),
+        ),
+        (
+            "fine-tuning",
+            format!(
+                "{} steps × {} pairs, lr {:e}, warm-up {}",
+                c.finetune.steps,
+                c.finetune.batch_size,
+                c.finetune.learning_rate,
+                c.finetune.warmup_steps
+            ),
+        ),
+        ("PCA", format!("{} components", c.pca_components)),
+        (
+            "HDBSCAN",
+            format!(
+                "min_cluster_size {}, min_samples {}, epsilons {:?}",
+                c.min_cluster_size, c.min_samples, c.epsilons
+            ),
+        ),
+        (
+            "fingerprints",
+            format!(
+                "{} draws of {} per cluster; headers {}",
+                c.fingerprint_draws,
+                c.fingerprint_k,
+                c.fingerprint_headers.join(", ")
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(h, "<tr><td>{}</td><td>{}</td></tr>", k, escape_html(&v));
+    }
+    h.push_str("</table>\n<table id=\"timings\"><tr><th>stage</th><th>wall time</th><th>peak memory</th><th></th></tr>\n");
+    let mut total = 0.0;
+    for s in d.stages {
+        total += s.seconds;
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{:.1} s</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            s.stage,
+            s.seconds,
+            s.peak_rss_kib.map_or_else(|| "–".into(), format_kib),
+            if s.skipped { "from an earlier run" } else { "" }
+        );
+    }
+    let _ = writeln!(
+        h,
+        "<tr><th>total</th><th class=\"n\">{total:.1} s</th><th></th><th></th></tr></table>"
+    );
+}
+
+fn metrics_row(h: &mut String, name: &str, m: Option<&TokenMetrics>, paper: &str) {
+    let Some(m) = m else { return };
+    let _ = writeln!(
+        h,
+        "<tr><td>{name}</td><td class=\"n\">{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td><td>{paper}</td></tr>",
+        pct(m.accuracy),
+        pct(m.stable_precision),
+        pct(m.stable_recall),
+        pct(m.dynamic_precision),
+        pct(m.dynamic_recall),
+        m.tokens
+    );
+}
+
+fn evaluation(h: &mut String, d: &ReportData<'_>) {
+    h.push_str("<h2 id=\"evaluation\">Held-out evaluation</h2>\n");
+    let Some(e) = &d.evaluation else {
+        h.push_str("<p class=\"note\">No evaluation.</p>\n");
+        return;
+    };
+    let _ = writeln!(
+        h,
+        "<p>{} held-out HTTP pairs (same service in the last two snapshots, hosts never trained on).</p>",
+        e.pairs
+    );
+    h.push_str("<table id=\"tokens\"><tr><th>token stability</th><th>accuracy</th><th>stable P / R</th><th>dynamic P / R</th><th>tokens</th><th>paper</th></tr>\n");
+    metrics_row(
+        h,
+        "model vs the paper's labels",
+        Some(&e.tokens_vs_labels),
+        "98.3% (96.9/98.9, 99.3/97.9)",
+    );
+    metrics_row(h, "model vs ground truth", e.tokens_vs_truth.as_ref(), "");
+    metrics_row(
+        h,
+        "paper's labels vs ground truth",
+        e.labels_vs_truth.as_ref(),
+        "",
+    );
+    h.push_str("</table>\n");
+    let x = &e.distances;
+    let _ = writeln!(
+        h,
+        "<table id=\"distances\"><tr><th>pair distances (threshold {})</th><th>share</th><th>pairs</th><th>paper</th></tr>\n\
+         <tr><td>matching pairs below</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>97.0%</td></tr>\n\
+         <tr><td>unchanged services below</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td></td></tr>\n\
+         <tr><td>random pairs above</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>97.8%</td></tr>\n\
+         <tr><td>random pairs of different products above</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td></td></tr>\n\
+         <tr><td>random pairs of the same product above</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td></td></tr>\n\
+         <tr><td>median distance, matching / random</td><td class=\"n\">{:.4} / {:.4}</td><td></td><td></td></tr></table>",
+        x.threshold,
+        pct(x.matching_below.share),
+        x.matching_below.pairs,
+        pct(x.unchanged_below.share),
+        x.unchanged_below.pairs,
+        pct(x.random_above.share),
+        x.random_above.pairs,
+        pct(x.random_different_product_above.share),
+        x.random_different_product_above.pairs,
+        pct(x.random_same_product_above.share),
+        x.random_same_product_above.pairs,
+        x.matching_median,
+        x.random_median
+    );
+    if let Some(png) = &d.histogram_png {
+        let _ = writeln!(
+            h,
+            "<figure id=\"figure3\"><img alt=\"distance histogram\" width=\"760\" src=\"data:image/png;base64,{png}\">\
+             <figcaption>Figure 3: L2 distances of matching pairs vs random pairs (log scale).</figcaption></figure>"
+        );
+    } else if let Some(svg) = &d.histogram_svg {
+        let _ = writeln!(
+            h,
+            "<figure id=\"figure3\">{svg}<figcaption>Figure 3: L2 distances of matching pairs vs random pairs (log scale).</figcaption></figure>"
+        );
+    }
+}
+
+fn examples(h: &mut String, d: &ReportData<'_>) {
+    h.push_str("<h2 id=\"annotated\">Annotated banners</h2>\n<p class=\"note\">Grey: parts the model predicts to be dynamic (they change between scans); the rest is the stable text the embedding is made of (the paper's Figure 2). Control characters are shown escaped.</p>\n");
+    for ex in &d.examples {
+        if let Some(p) = &ex.product {
+            let _ = writeln!(h, "<p class=\"note\">{}</p>", escape_html(p));
+        }
+        // Built by contrastive_trainer::Annotation::to_html: banner text escaped there.
+        h.push_str(&ex.html);
+    }
+}
+
+fn clusters(h: &mut String, d: &ReportData<'_>) {
+    const PAPER: [(f64, &str); 4] = [
+        (0.01, "5452 / 5.86%"),
+        (0.02, "3989 / 4.57%"),
+        (0.05, "2138 / 2.32%"),
+        (0.1, "736 / 0.63%"),
+    ];
+    h.push_str("<h2 id=\"clusters\">Clusters</h2>\n<table id=\"cluster-table\"><tr><th>epsilon</th><th>clusters</th><th>outliers</th><th>outlier share</th><th>purity</th><th>completeness</th><th>paper (clusters / outliers)</th></tr>\n");
+    for c in &d.clusters {
+        let paper = PAPER
+            .iter()
+            .find(|(e, _)| (e - c.epsilon).abs() < 1e-12)
+            .map_or("", |p| p.1);
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{paper}</td></tr>",
+            c.epsilon,
+            c.clusters,
+            c.outliers,
+            pct(c.outlier_share),
+            opt_pct(c.purity),
+            opt_pct(c.completeness)
+        );
+    }
+    h.push_str("</table>\n<p class=\"note\">Purity: clustered records whose cluster's majority product is theirs. Completeness: clustered records in their product's largest cluster. Both against scan-sim's ground truth; empty on real data.</p>\n");
+    if let Some(c) = d.clusters.last() {
+        let _ = writeln!(
+            h,
+            "<table id=\"largest\"><tr><th colspan=\"3\">largest clusters at epsilon {}</th></tr><tr><th>size</th><th>majority product</th><th>share</th></tr>",
+            c.epsilon
+        );
+        for (size, product, share) in &c.largest {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"n\">{size}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                escape_html(product.as_deref().unwrap_or("–")),
+                pct(*share)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+}
+
+fn fingerprints(h: &mut String, d: &ReportData<'_>) {
+    const SHOWN: usize = 400;
+    let _ = writeln!(
+        h,
+        "<h2 id=\"fingerprints\">Fingerprints</h2>\n<p>{} fingerprints (the paper's Table 1). Support: banners of its cluster it matches; precision: the share of all its matches inside its cluster.{}</p>",
+        d.fingerprints.len(),
+        if d.fingerprints.len() > SHOWN {
+            format!(
+                " The {SHOWN} with the largest support are shown; all are in fingerprint/fingerprints.jsonl."
+            )
+        } else {
+            String::new()
+        }
+    );
+    let truth = !d.scores.is_empty();
+    h.push_str("<table id=\"fingerprint-table\"><tr><th>header</th><th>regex</th><th>support</th><th>precision</th>");
+    if truth {
+        h.push_str("<th>product (precision)</th>");
+    }
+    h.push_str("<th>examples</th><th>Recog</th></tr>\n");
+    let mut order: Vec<usize> = (0..d.fingerprints.len()).collect();
+    order.sort_by(|&a, &b| {
+        d.fingerprints[b]
+            .support
+            .cmp(&d.fingerprints[a].support)
+            .then(a.cmp(&b))
+    });
+    let empty = BTreeMap::new();
+    let descriptions = d.comparison.as_ref().map_or(&empty, |c| &c.descriptions);
+    for &i in order.iter().take(SHOWN) {
+        let f = &d.fingerprints[i];
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td>",
+            escape_html(&f.header),
+            escape_html(&f.regex),
+            f.support,
+            f.cluster_size,
+            pct(f.precision)
+        );
+        if truth {
+            let s = d.scores.get(i);
+            let _ = write!(
+                h,
+                "<td>{} ({})</td>",
+                escape_html(s.and_then(|s| s.product.as_deref()).unwrap_or("–")),
+                s.map_or_else(|| "–".into(), |s| pct(s.product_precision))
+            );
+        }
+        h.push_str("<td><ul class=\"ex\">");
+        for e in f.examples.iter().take(3) {
+            let _ = write!(h, "<li><code>{}</code></li>", escape_html(e));
+        }
+        let recog = descriptions
+            .get(&i)
+            .map(|v| {
+                v.iter()
+                    .map(|s| escape_html(s))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            })
+            .unwrap_or_default();
+        let _ = writeln!(h, "</ul></td><td>{recog}</td></tr>");
+    }
+    h.push_str("</table>\n");
+}
+
+fn recog(h: &mut String, d: &ReportData<'_>) {
+    h.push_str("<h2 id=\"recog\">Recog recovery</h2>\n");
+    let Some(c) = &d.comparison else {
+        h.push_str("<p class=\"note\">No comparison.</p>\n");
+        return;
+    };
+    if let Some(why) = &c.skipped {
+        let _ = writeln!(
+            h,
+            "<p class=\"note\" id=\"recog-skipped\">Skipped: {}</p>",
+            escape_html(why)
+        );
+        return;
+    }
+    h.push_str("<table id=\"recog-table\"><tr><th>header</th><th>banners with it</th><th>Recog-labelled</th><th>our patterns</th><th>recovered</th><th>coverage</th><th>partial</th><th>coverage</th><th>new candidates</th><th>paper recovered / partial</th></tr>\n");
+    for r in &c.headers {
+        let paper = match r.header.as_str() {
+            "Server" => "117 (98.1%) / 251 (99.3%)",
+            "Set-Cookie" => "9 (63.2%) / 25 (89.6%)",
+            "WWW-Authenticate" => "22 (61.2%) / 51 (96.1%)",
+            _ => "",
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{paper}</td></tr>",
+            escape_html(&r.header),
+            r.banners_with_header,
+            r.recog_labelled,
+            r.generated_patterns,
+            r.recovered,
+            opt_pct(r.recovered_coverage),
+            r.partial,
+            opt_pct(r.partial_coverage),
+            r.new_candidates
+        );
+    }
+    let _ = writeln!(
+        h,
+        "</table>\n<p class=\"note\">Recovered: a generated pattern overlaps the Recog fingerprint's banners by at least 90%. Partial: generated patterns inside it cover more than 90% of its banners. Coverage: share of Recog-labelled banners. Recog from {}.</p>",
+        escape_html(c.recog_dir.as_deref().unwrap_or(""))
+    );
+}
+
+fn ground_truth(h: &mut String, d: &ReportData<'_>) {
+    if d.scores.is_empty() {
+        return;
+    }
+    h.push_str("<h2 id=\"truth\">Ground truth (simulated data)</h2>\n<p class=\"note\">Per product of the simulation: the fingerprints whose matches are mostly of that product, and how pure their matches are.</p>\n<table id=\"product-precision\"><tr><th>product</th><th>fingerprints</th><th>mean precision</th><th>lowest</th></tr>\n");
+    let mut by_product: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for s in &d.scores {
+        if let Some(p) = &s.product {
+            by_product
+                .entry(p.as_str())
+                .or_default()
+                .push(s.product_precision);
+        }
+    }
+    let mut all = Vec::new();
+    for (p, v) in &by_product {
+        all.extend_from_slice(v);
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let low = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            escape_html(p),
+            v.len(),
+            pct(mean),
+            pct(low)
+        );
+    }
+    let mean = all.iter().sum::<f64>() / all.len().max(1) as f64;
+    let _ = writeln!(
+        h,
+        "<tr><th>all</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th></th></tr></table>",
+        all.len(),
+        pct(mean)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_leaves_no_markup_or_control_characters() {
+        let s = escape_html("<script>\u{1b}[31m\r\n&\"'</script>");
+        assert!(!s.contains('<') && !s.contains('>') && !s.chars().any(char::is_control));
+        assert!(s.contains("&lt;script&gt;") && s.contains("\\u{1b}") && s.contains("&amp;"));
+    }
+}

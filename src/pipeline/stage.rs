@@ -1,0 +1,406 @@
+//! Stage bookkeeping: completion markers with parameters and timings, atomic writes,
+//! peak memory, progress lines.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+
+use super::error::{Error, Result};
+
+/// The stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Stage {
+    /// Simulate a scan (scan-sim) or read the input files.
+    Input,
+    /// Train the byte-level BPE tokenizer.
+    Tokenizer,
+    /// Masked-LM pretraining.
+    Pretrain,
+    /// Contrastive fine-tuning (Eq. 1).
+    Finetune,
+    /// Held-out pair evaluation and the distance histogram.
+    Evaluate,
+    /// Embed every record of the chosen snapshots.
+    Embed,
+    /// PCA of the embeddings.
+    Pca,
+    /// HDBSCAN at the configured epsilons.
+    Cluster,
+    /// Regex fingerprints per cluster and header.
+    Fingerprint,
+    /// Comparison with Recog.
+    Recog,
+    /// The HTML report.
+    Report,
+}
+
+impl Stage {
+    /// Every stage in running order.
+    pub const ALL: [Stage; 11] = [
+        Stage::Input,
+        Stage::Tokenizer,
+        Stage::Pretrain,
+        Stage::Finetune,
+        Stage::Evaluate,
+        Stage::Embed,
+        Stage::Pca,
+        Stage::Cluster,
+        Stage::Fingerprint,
+        Stage::Recog,
+        Stage::Report,
+    ];
+
+    /// The stage's name, also its output sub-folder.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Input => "input",
+            Stage::Tokenizer => "tokenizer",
+            Stage::Pretrain => "pretrain",
+            Stage::Finetune => "finetune",
+            Stage::Evaluate => "evaluate",
+            Stage::Embed => "embed",
+            Stage::Pca => "pca",
+            Stage::Cluster => "cluster",
+            Stage::Fingerprint => "fingerprint",
+            Stage::Recog => "recog",
+            Stage::Report => "report",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The completion marker of one stage, `stages/<name>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// The stage.
+    pub stage: Stage,
+    /// The configuration the outputs were computed with (this stage's and every earlier one's).
+    pub params: serde_json::Value,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Peak resident memory of the process during the stage, in KiB (`VmHWM`; the process
+    /// peak so far where the kernel does not allow resetting it).
+    pub peak_rss_kib: Option<u64>,
+    /// Output files and folders, relative to the output folder.
+    pub outputs: Vec<String>,
+    /// The stage's key figures.
+    pub summary: serde_json::Value,
+    /// Whether this run skipped the stage because its outputs were up to date (not persisted).
+    #[serde(skip)]
+    pub skipped: bool,
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bannerlm-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Serialises `value` as pretty JSON into `path` atomically.
+pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::json(path, e))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Reads JSON from `path`.
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))
+}
+
+/// Builds a file through a writer into a temporary file, then renames it into place.
+pub(crate) fn write_with<F>(path: &Path, f: F) -> Result<()>
+where
+    F: FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<()>,
+{
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".bannerlm-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file());
+        f(&mut w)?;
+        w.flush().map_err(|e| Error::io(path, e))?;
+    }
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Peak resident set size of this process in KiB (`VmHWM` of `/proc/self/status`).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Resets the peak RSS counter (Linux `clear_refs` value 5); false where not allowed.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Stage markers and progress for one output folder.
+pub(crate) struct Tracker {
+    pub(crate) out: PathBuf,
+    resume: bool,
+    progress: bool,
+    /// The cumulative parameters of the stages so far.
+    chain: serde_json::Map<String, serde_json::Value>,
+    /// A stage of this run has run (not skipped): every later stage runs too.
+    dirty: bool,
+}
+
+/// A running stage.
+pub(crate) struct Running {
+    stage: Stage,
+    start: Instant,
+    params: serde_json::Value,
+    /// Resume the stage's own checkpoints (training, embedding).
+    pub(crate) resume_inner: bool,
+}
+
+impl Tracker {
+    pub(crate) fn new(out: PathBuf, resume: bool, progress: bool) -> Self {
+        Tracker {
+            out,
+            resume,
+            progress,
+            chain: serde_json::Map::new(),
+            dirty: false,
+        }
+    }
+
+    fn marker(&self, stage: Stage) -> PathBuf {
+        self.out
+            .join("stages")
+            .join(format!("{}.json", stage.name()))
+    }
+
+    fn started_marker(&self, stage: Stage) -> PathBuf {
+        self.out
+            .join("stages")
+            .join(format!("{}.started.json", stage.name()))
+    }
+
+    /// The folder of a stage's outputs.
+    pub(crate) fn dir(&self, stage: Stage) -> PathBuf {
+        self.out.join(stage.name())
+    }
+
+    /// Adds the stage's parameters to the chain; returns the finished record when `--resume`
+    /// finds the stage done with the same chain and all outputs present, else starts it.
+    pub(crate) fn begin(
+        &mut self,
+        stage: Stage,
+        params: serde_json::Value,
+    ) -> Result<Result<StageRecord, Running>> {
+        self.chain.insert(stage.name().to_owned(), params);
+        let chain = serde_json::Value::Object(self.chain.clone());
+        let marker = self.marker(stage);
+        if self.resume && !self.dirty && marker.is_file() {
+            let rec: StageRecord = read_json(&marker)?;
+            if rec.params == chain && rec.outputs.iter().all(|o| self.out.join(o).exists()) {
+                self.line(&format!(
+                    "[{}] {stage}: up to date, skipped ({:.1} s in the earlier run)",
+                    Self::index(stage),
+                    rec.seconds
+                ));
+                return Ok(Ok(StageRecord {
+                    skipped: true,
+                    ..rec
+                }));
+            }
+        }
+        // Not done (or done with other parameters): forget the marker, then start.
+        if marker.exists() {
+            std::fs::remove_file(&marker).map_err(|e| Error::io(&marker, e))?;
+        }
+        let started = self.started_marker(stage);
+        let resume_inner = self.resume
+            && started.is_file()
+            && read_json::<serde_json::Value>(&started).ok().as_ref() == Some(&chain);
+        if !resume_inner {
+            let dir = self.dir(stage);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+            write_json(&started, &chain)?;
+        }
+        let dir = self.dir(stage);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        self.dirty = true;
+        reset_peak_rss();
+        self.line(&format!(
+            "[{}] {stage}: started{}",
+            Self::index(stage),
+            if resume_inner {
+                " (resuming its checkpoints)"
+            } else {
+                ""
+            }
+        ));
+        Ok(Err(Running {
+            stage,
+            start: Instant::now(),
+            params: chain,
+            resume_inner,
+        }))
+    }
+
+    /// Records a finished stage.
+    pub(crate) fn finish(
+        &self,
+        run: Running,
+        outputs: Vec<String>,
+        summary: serde_json::Value,
+    ) -> Result<StageRecord> {
+        let rec = StageRecord {
+            stage: run.stage,
+            params: run.params,
+            seconds: run.start.elapsed().as_secs_f64(),
+            peak_rss_kib: peak_rss_kib(),
+            outputs,
+            summary,
+            skipped: false,
+        };
+        write_json(&self.marker(run.stage), &rec)?;
+        let started = self.started_marker(run.stage);
+        if started.exists() {
+            std::fs::remove_file(&started).map_err(|e| Error::io(&started, e))?;
+        }
+        self.line(&format!(
+            "[{}] {}: done in {:.1} s, peak memory {}",
+            Self::index(run.stage),
+            run.stage,
+            rec.seconds,
+            rec.peak_rss_kib.map_or_else(|| "-".into(), format_kib)
+        ));
+        Ok(rec)
+    }
+
+    fn index(stage: Stage) -> String {
+        let i = Stage::ALL.iter().position(|&s| s == stage).unwrap_or(0) + 1;
+        format!("{i}/{}", Stage::ALL.len())
+    }
+
+    /// A plain log line on stderr.
+    pub(crate) fn line(&self, msg: &str) {
+        if self.progress {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// Whether the training loops should draw their own bars.
+    pub(crate) fn bars(&self) -> bool {
+        self.progress && std::io::stderr().is_terminal()
+    }
+
+    /// A progress bar with ETA on a terminal; hidden otherwise (the plain lines remain).
+    pub(crate) fn bar(&self, len: u64, what: &str) -> ProgressBar {
+        if !self.bars() {
+            return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+        }
+        let bar = ProgressBar::new(len);
+        if let Ok(style) = ProgressStyle::with_template(
+            "  {msg:12} [{bar:40}] {human_pos}/{human_len} ({per_sec}, eta {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(250));
+        bar
+    }
+}
+
+/// `1.23 GiB` / `456 MiB`.
+pub(crate) fn format_kib(kib: u64) -> String {
+    let mib = kib as f64 / 1024.0;
+    if mib >= 1024.0 {
+        format!("{:.2} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.0} MiB")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_skips_a_stage_with_the_same_parameters_only() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().to_path_buf();
+        let mut t = Tracker::new(out.clone(), false, false);
+        let Ok(Err(run)) = t.begin(Stage::Input, serde_json::json!({"hosts": 5})) else {
+            panic!("a fresh stage must run");
+        };
+        write_atomic(&out.join("input/x.txt"), b"x").unwrap_or_else(|e| panic!("{e}"));
+        t.finish(run, vec!["input/x.txt".into()], serde_json::json!({}))
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let mut again = Tracker::new(out.clone(), true, false);
+        let r = again
+            .begin(Stage::Input, serde_json::json!({"hosts": 5}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(r, Ok(ref rec) if rec.skipped));
+
+        let mut changed = Tracker::new(out.clone(), true, false);
+        let r = changed
+            .begin(Stage::Input, serde_json::json!({"hosts": 6}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.is_err(), "other parameters must rerun the stage");
+        assert!(
+            !out.join("input/x.txt").exists(),
+            "stale outputs are removed"
+        );
+    }
+
+    #[test]
+    fn peak_rss_is_read_on_linux() {
+        if Path::new("/proc/self/status").exists() {
+            assert!(peak_rss_kib().is_some_and(|k| k > 0));
+        }
+        assert_eq!(format_kib(2 * 1024 * 1024), "2.00 GiB");
+        assert_eq!(format_kib(512 * 1024), "512 MiB");
+    }
+}

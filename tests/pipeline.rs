@@ -1,0 +1,189 @@
+//! End to end: a tiny simulated scan through every stage of `bannerlm::pipeline`, then a
+//! resumed run that skips every stage.
+
+use std::path::Path;
+
+use bannerlm::pipeline::{Pipeline, PipelineConfig, PipelineOptions, Stage};
+
+fn lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
+        .collect()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn assert_key(v: &serde_json::Value, what: &str) {
+    for field in ["ip", "port", "snapshot", "protocol"] {
+        assert!(
+            v.get(field).is_some(),
+            "{what} lacks the record key field {field}: {v}"
+        );
+    }
+}
+
+#[test]
+fn tiny_simulated_scan_through_every_stage_then_resume() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let config = PipelineConfig::tiny(400).check().expect("valid config");
+    // No Recog directory: the comparison stage must be skipped with a note.
+    let options = PipelineOptions::new(&out)
+        .progress(false)
+        .recog_dir(Some(dir.path().join("no-such-recog-dir")));
+    let summary = Pipeline::new(config.clone(), options.clone())
+        .run()
+        .expect("pipeline run");
+
+    // Every stage ran, in order, and recorded time and memory.
+    let stages: Vec<Stage> = summary.stages.iter().map(|s| s.stage).collect();
+    assert_eq!(stages, Stage::ALL);
+    assert!(
+        summary
+            .stages
+            .iter()
+            .all(|s| !s.skipped && s.seconds >= 0.0)
+    );
+    assert!(summary.stages.iter().all(|s| s.peak_rss_kib.is_some()));
+    for s in &summary.stages {
+        assert!(
+            out.join("stages")
+                .join(format!("{}.json", s.stage))
+                .is_file()
+        );
+        for o in &s.outputs {
+            assert!(out.join(o).exists(), "{} lists missing output {o}", s.stage);
+        }
+    }
+    assert_eq!(
+        json(&out.join("manifest.json")).as_array().map(Vec::len),
+        Some(11)
+    );
+
+    // Input: simulated snapshots with truth.
+    let sim = json(&out.join("input/simulation.json"));
+    assert_eq!(sim["snapshots"].as_array().map(Vec::len), Some(2));
+    // Tokenizer and models in transformers layout.
+    assert!(out.join("tokenizer/tokenizer.json").is_file());
+    for m in ["pretrain/final", "finetune/final"] {
+        for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+            assert!(out.join(m).join(f).is_file(), "{m}/{f}");
+        }
+    }
+    // Evaluation: held-out pairs, with ground truth.
+    let e = &summary.evaluation;
+    assert!(e.pairs > 0);
+    assert!(e.tokens_vs_truth.is_some() && e.labels_vs_truth.is_some());
+    assert!((0.0..=1.0).contains(&e.tokens_vs_labels.accuracy));
+    let d = json(&out.join("evaluate/distances.json"));
+    assert_eq!(
+        d["matching"].as_array().map(Vec::len),
+        Some(usize::try_from(e.pairs).expect("small"))
+    );
+    assert!(d["random"].as_array().is_some_and(|r| !r.is_empty()));
+
+    // Embeddings: one row per record of the last snapshot, keyed by the record key.
+    let ids = lines(&out.join("embed/ids.jsonl"));
+    let last = &sim["snapshots"][1];
+    assert_eq!(ids.len() as u64, last["count"].as_u64().expect("count"));
+    assert!(ids.iter().all(|id| id["snapshot"] == last["name"]));
+    assert_key(&ids[0], "embedding id");
+    let npy = std::fs::read(out.join("embed/embeddings.npy")).expect("npy");
+    assert!(npy.starts_with(b"\x93NUMPY"));
+    let pca = bannerlm::index::read_npy(out.join("pca/reduced.npy")).expect("reduced");
+    assert_eq!(pca.dim(), (ids.len(), config.pca_components));
+
+    // Clusters: one line per record with the key and a label per epsilon.
+    let clusters = lines(&out.join("cluster/clusters.jsonl"));
+    assert_eq!(clusters.len(), ids.len());
+    assert_key(&clusters[0]["id"], "cluster line");
+    assert_eq!(
+        clusters[0]["clusters"].as_array().map(Vec::len),
+        Some(config.epsilons.len())
+    );
+    assert_eq!(summary.clusters.len(), 4);
+    assert!(
+        summary
+            .clusters
+            .iter()
+            .all(|(_, n, o)| *n > 0 && (0.0..=1.0).contains(o))
+    );
+    let figures = json(&out.join("cluster/summary.json"));
+    let purity = figures[0]["purity"]
+        .as_f64()
+        .expect("purity on simulated data");
+    assert!((0.0..=1.0).contains(&purity));
+
+    // Fingerprints: JSONL, Recog XML, ground-truth scores.
+    assert!(summary.fingerprints > 0);
+    let fps = lines(&out.join("fingerprint/fingerprints.jsonl"));
+    assert_eq!(fps.len(), summary.fingerprints);
+    assert!(
+        fps.iter()
+            .all(|f| f["regex"].as_str().is_some_and(|r| !r.is_empty()))
+    );
+    assert!(
+        std::fs::read_dir(out.join("fingerprint/recog"))
+            .expect("xml dir")
+            .count()
+            > 0
+    );
+    let scores = json(&out.join("fingerprint/scores.json"));
+    assert_eq!(scores.as_array().map(Vec::len), Some(fps.len()));
+
+    // Recog skipped with a note.
+    assert!(!summary.recog_compared);
+    assert!(json(&out.join("recog/comparison.json"))["skipped"].is_string());
+
+    // Report: self-contained, every section, nothing raw.
+    let html = std::fs::read_to_string(&summary.report).expect("report");
+    for id in [
+        "id=\"parameters\"",
+        "id=\"timings\"",
+        "id=\"tokens\"",
+        "id=\"distances\"",
+        "id=\"figure3\"",
+        "class=\"dyn\"",
+        "id=\"cluster-table\"",
+        "id=\"fingerprint-table\"",
+        "id=\"recog-skipped\"",
+        "id=\"product-precision\"",
+    ] {
+        assert!(html.contains(id), "report lacks {id}");
+    }
+    assert!(
+        !html.contains("src=\"http") && !html.contains("href=\"http"),
+        "no remote resources"
+    );
+    assert!(!html.contains("<script"), "no scripts");
+    assert!(
+        !html.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters in the report"
+    );
+    assert!(out.join("report/histogram.svg").is_file());
+
+    // Resume: every stage is up to date and skipped, the figures are the same.
+    let again = Pipeline::new(config, options.resume(true))
+        .run()
+        .expect("resumed run");
+    assert!(again.stages.iter().all(|s| s.skipped), "{:?}", again.stages);
+    assert_eq!(again.fingerprints, summary.fingerprints);
+    // (Compared field by field: undefined shares are NaN.)
+    assert_eq!(again.evaluation.pairs, summary.evaluation.pairs);
+    assert_eq!(
+        again.evaluation.tokens_vs_labels.accuracy.to_bits(),
+        summary.evaluation.tokens_vs_labels.accuracy.to_bits()
+    );
+    assert_eq!(again.clusters.len(), summary.clusters.len());
+    for (a, b) in again.clusters.iter().zip(&summary.clusters) {
+        assert_eq!(
+            (a.0.to_bits(), a.1, a.2.to_bits()),
+            (b.0.to_bits(), b.1, b.2.to_bits())
+        );
+    }
+}
