@@ -1,7 +1,7 @@
 //! Contrastive fine-tuning (the paper's Eq. 1) of a pretrained banner RoBERTa.
 //!
 //! ```text
-//! cargo run --release --example finetune -- --pretrained runs/mlm/final --out runs/ft --steps 1500
+//! cargo run --release --example finetune -- --pretrained runs/mlm/final --out runs/ft      # 1,500 steps of 16 pairs
 //! cargo run --release --example finetune -- --pretrained runs/mlm/final --before a.jsonl.gz --after b.jsonl.gz
 //! ```
 //!
@@ -24,7 +24,7 @@ use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 // Training allocates and frees many large tensors per step; glibc's malloc hands each one back
 // to the kernel and faults it in again (a fifth of the CPU time in system calls), mimalloc
-// keeps the memory.
+// keeps the memory, for good with MIMALLOC_PURGE_DELAY=-1 (`bannerlm::allocator`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -64,7 +64,7 @@ struct Args {
     #[arg(long, default_value_t = 1_500)]
     steps: u64,
     /// Pairs per step.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     batch_size: usize,
     /// Peak learning rate.
     #[arg(long, default_value_t = 5e-4)]
@@ -76,7 +76,7 @@ struct Args {
     #[arg(long, conflicts_with = "dropout")]
     config_dropout: bool,
     /// Warm-up steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 50)]
     warmup: u64,
     /// Weight of the stability BCE.
     #[arg(long, default_value_t = 1.0)]
@@ -102,6 +102,9 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Err(e) = bannerlm::allocator::keep_freed_memory() {
+        eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
+    }
     let args = Args::parse();
     let tok_path = args
         .tokenizer

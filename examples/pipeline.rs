@@ -18,7 +18,8 @@ use bannerlm::pipeline::{EmbedSnapshots, Input, Pipeline, PipelineConfig, Pipeli
 use clap::{Parser, ValueEnum};
 
 // Training allocates and frees many large tensors per step; glibc's malloc hands each one back
-// to the kernel and faults it in again, mimalloc keeps the memory (see docs/PERFORMANCE.md).
+// to the kernel and faults it in again, mimalloc keeps the memory, for good with
+// MIMALLOC_PURGE_DELAY=-1 (`bannerlm::allocator`; docs/PERFORMANCE.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -131,5 +132,8 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Err(e) = bannerlm::allocator::keep_freed_memory() {
+        eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
+    }
     run(Args::parse())
 }

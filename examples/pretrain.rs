@@ -1,7 +1,7 @@
 //! Masked-LM pretraining of the banner RoBERTa (the paper's first training stage).
 //!
 //! ```text
-//! cargo run --release --example pretrain -- --out runs/mlm --hosts 50000 --steps 1500
+//! cargo run --release --example pretrain -- --out runs/mlm --hosts 50000      # 700 steps of 32 sequences
 //! cargo run --release --example pretrain -- --out runs/mlm --resume      # after an interruption
 //! cargo run --release --example pretrain -- data/records-*.jsonl.gz --out runs/mlm
 //! ```
@@ -25,7 +25,7 @@ use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 // Training allocates and frees many large tensors per step; glibc's malloc hands each one back
 // to the kernel and faults it in again (a fifth of the CPU time in system calls), mimalloc
-// keeps the memory.
+// keeps the memory, for good with MIMALLOC_PURGE_DELAY=-1 (`bannerlm::allocator`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -60,7 +60,7 @@ struct Args {
     #[arg(long, default_value = "cpu")]
     model: String,
     /// Optimiser steps.
-    #[arg(long, default_value_t = 1_500)]
+    #[arg(long, default_value_t = 700)]
     steps: u64,
     /// Sequences per step.
     #[arg(long, default_value_t = 32)]
@@ -75,7 +75,7 @@ struct Args {
     #[arg(long, conflicts_with = "dropout")]
     config_dropout: bool,
     /// Warm-up steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 50)]
     warmup: u64,
     /// Checkpoint every N steps.
     #[arg(long, default_value_t = 200)]
@@ -89,6 +89,9 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    if let Err(e) = bannerlm::allocator::keep_freed_memory() {
+        eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
+    }
     let args = Args::parse();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

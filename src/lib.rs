@@ -22,6 +22,7 @@
 //! See `docs/ARCHITECTURE.md` for how the crates depend on each other and
 //! the README for which stages are implemented today.
 
+pub mod allocator;
 pub mod pipeline;
 
 pub use banner_parse as parse;

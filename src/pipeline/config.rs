@@ -194,7 +194,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             input: Input::Simulated {
-                hosts: 30_000,
+                hosts: 40_000,
                 snapshots: 2,
                 form: BannerForm::Censys,
             },
@@ -203,14 +203,14 @@ impl Default for PipelineConfig {
             tokenizer_samples: 100_000,
             model: ModelSize::cpu(),
             pretrain: TrainParams {
-                steps: 700,
+                steps: 400,
                 batch_size: 32,
                 learning_rate: 1e-3,
                 warmup_steps: 50,
                 ..TrainParams::default()
             },
             finetune: TrainParams {
-                steps: 900,
+                steps: 1_500,
                 batch_size: 16,
                 learning_rate: 5e-4,
                 warmup_steps: 50,

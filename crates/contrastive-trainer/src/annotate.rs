@@ -1,7 +1,7 @@
 //! Banners with their predicted dynamic parts marked, for a terminal (dimmed, control
 //! characters escaped) and as HTML (grey spans), like the paper's Figure 2.
 
-use banner_parse::{Label, LabelStyle, escape_bytes, render_labels};
+use banner_parse::{BannerKind, Label, LabelStyle, escape_bytes, label_pair, render_labels};
 use bpe_tokenizer::BannerTokenizer;
 use burn::tensor::Device;
 use roberta_model::RobertaForStability;
@@ -14,12 +14,18 @@ use crate::eval::Evaluator;
 pub struct Annotation {
     /// The banner bytes.
     pub banner: Vec<u8>,
-    /// Byte range and P(stable) of each non-special token.
+    /// Byte ranges and P(stable) of the non-special tokens, restricted to the bytes the paper's
+    /// labels cover (one entry per covered run of a token's bytes).
     pub tokens: Vec<(std::ops::Range<usize>, f32)>,
 }
 
 impl Annotation {
     /// Predicts P(stable) for every token of `banner` with `model`.
+    ///
+    /// Only the bytes that the paper's labels cover are annotated: for an HTTP banner (one that
+    /// starts with `HTTP/`) the header values and the body, not the status line, header names or
+    /// line breaks. Training never labels those, so the stability head's output there means
+    /// nothing and is left out; such bytes render as stable.
     ///
     /// # Errors
     /// Tokenizer and tensor errors.
@@ -33,14 +39,35 @@ impl Annotation {
         let ids = crate::data::unpadded_ids(&enc);
         let pred = Evaluator::default().predict(model, &[ids.as_slice()], device)?;
         let probs = pred.stable_prob.first().cloned().unwrap_or_default();
-        let tokens = enc
+        let kind = if banner.starts_with(b"HTTP/") {
+            BannerKind::Http
+        } else {
+            BannerKind::Text
+        };
+        // A banner labelled against itself: Stable exactly where labels exist.
+        let covered = label_pair(banner, banner, kind).a;
+        let mut tokens = Vec::new();
+        for ((&(s, e), _), p) in enc
             .offsets()
             .iter()
             .zip(enc.special_tokens_mask())
             .zip(probs)
             .filter(|((_, special), _)| **special == 0)
-            .map(|((&(s, e), _), p)| (s..e, p))
-            .collect();
+        {
+            let e = e.min(covered.len());
+            let mut x = s.min(e);
+            while x < e {
+                if covered[x] == Label::Unlabelled {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < e && covered[x] != Label::Unlabelled {
+                    x += 1;
+                }
+                tokens.push((start..x, p));
+            }
+        }
         Ok(Self {
             banner: banner.to_vec(),
             tokens,
