@@ -25,13 +25,11 @@ pub const MIMALLOC_PURGE_DELAY: &str = "MIMALLOC_PURGE_DELAY";
 /// Unix); the caller can carry on, only slower.
 ///
 /// ```no_run
-/// // In a program with `#[global_allocator] static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;`
-/// fn main() {
-///     if let Err(e) = bannerlm::allocator::keep_freed_memory() {
-///         eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
-///     }
-///     // ... the real work
+/// // First thing in `main` of a program whose global allocator is mimalloc:
+/// if let Err(e) = bannerlm::allocator::keep_freed_memory() {
+///     eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
 /// }
+/// // ... the real work
 /// ```
 ///
 /// # Errors
