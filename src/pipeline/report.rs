@@ -159,7 +159,7 @@ fn parameters(h: &mut String, d: &ReportData<'_>) {
     for (k, v) in rows {
         let _ = writeln!(h, "<tr><td>{}</td><td>{}</td></tr>", k, escape_html(&v));
     }
-    h.push_str("</table>\n<table id=\"timings\"><tr><th>stage</th><th>wall time</th><th>peak memory</th><th></th></tr>\n");
+    h.push_str("</table>\n<table id=\"timings\"><tr><th>stage</th><th>wall time</th><th>peak memory</th><th>note</th></tr>\n");
     let mut total = 0.0;
     for s in d.stages {
         total += s.seconds;
