@@ -7,8 +7,8 @@ use banner_parse::{HttpBanner, RecordKey};
 use bpe_tokenizer::{BannerTokenizer, TrainConfig};
 use contrastive_trainer::sim::Split;
 use contrastive_trainer::{
-    Annotation, Confusion, Evaluation, Evaluator, Finetuner, IGNORE, MlmCorpus, PairCorpus,
-    Pretrainer, RunOptions, STABLE, TrainParams,
+    Annotation, Evaluation, Evaluator, Finetuner, MlmCorpus, PairCorpus, Pretrainer, RunOptions,
+    TrainParams,
 };
 use density_cluster::{ClusterRecord, Hdbscan, Progress};
 use embed_index::{BannerEmbedder, EmbeddingStore, PcaParams, StoreWriter};
@@ -317,7 +317,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)
         .flat_map(|p| [p.a.ids.as_slice(), p.b.ids.as_slice()])
         .collect();
     let pred = evaluator.predict(&model, &seqs, ctx.device).map_err(err)?;
-    let evaluation = evaluation(&evaluator, &corpus, &pred);
+    let evaluation = evaluator.evaluate_predictions(&corpus, &pred);
     let distances = pair_distances(&corpus, &pred.embeddings, ctx.config.seed);
     write_json(&ctx.path(paths::EVALUATION), &evaluation)?;
     write_json(&ctx.path(paths::DISTANCES), &distances)?;
@@ -347,45 +347,6 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)
         rel(&[paths::EVALUATION, paths::DISTANCES, paths::ANNOTATIONS]),
         summary,
     ))
-}
-
-/// The paper's table from one forward pass (as `Evaluator::evaluate` computes it).
-fn evaluation(
-    evaluator: &Evaluator,
-    corpus: &PairCorpus,
-    pred: &contrastive_trainer::Predictions,
-) -> Evaluation {
-    let mut vs_labels = Confusion::default();
-    let mut vs_truth = Confusion::default();
-    let mut labels_truth = Confusion::default();
-    let mut has_truth = false;
-    for (i, p) in corpus.pairs().iter().enumerate() {
-        for (side, seq) in [(2 * i, &p.a), (2 * i + 1, &p.b)] {
-            let Some(probs) = pred.stable_prob.get(side) else {
-                continue;
-            };
-            for (k, (&t, &prob)) in seq.targets.iter().zip(probs).enumerate() {
-                if t == IGNORE {
-                    continue;
-                }
-                let stable = prob >= 0.5;
-                vs_labels.add(t, stable);
-                if let Some(&tt) = seq.truth.as_ref().and_then(|tr| tr.get(k)) {
-                    has_truth = true;
-                    vs_truth.add(tt, stable);
-                    labels_truth.add(tt, t == STABLE);
-                }
-            }
-        }
-    }
-    let refs: Vec<&[f32]> = pred.embeddings.iter().map(Vec::as_slice).collect();
-    Evaluation {
-        pairs: corpus.len() as u64,
-        tokens_vs_labels: vs_labels.metrics(),
-        tokens_vs_truth: has_truth.then(|| vs_truth.metrics()),
-        labels_vs_truth: has_truth.then(|| labels_truth.metrics()),
-        distances: evaluator.distances(corpus, &refs),
-    }
 }
 
 /// Matching distances, and random pairs `a_i` with `b_j` for a seeded rotation `j`: of

@@ -285,13 +285,22 @@ impl Evaluator {
     ) -> Result<Evaluation> {
         let seqs = pair_sequences(corpus)?;
         let pred = self.predict(model, &seqs, device)?;
+        Ok(self.evaluate_predictions(corpus, &pred))
+    }
+
+    /// The evaluation table from predictions already made for `corpus` (sequences laid out
+    /// as `[a_0, b_0, a_1, b_1, ...]`, as [`evaluate`](Self::evaluate) passes them to
+    /// [`predict`](Self::predict)), so that one forward pass can serve other uses too.
+    pub fn evaluate_predictions(&self, corpus: &PairCorpus, pred: &Predictions) -> Evaluation {
         let mut vs_labels = Confusion::default();
         let mut vs_truth = Confusion::default();
         let mut labels_truth = Confusion::default();
         let mut has_truth = false;
         for (i, p) in corpus.pairs().iter().enumerate() {
             for (side, seq) in [(2 * i, &p.a), (2 * i + 1, &p.b)] {
-                let probs = &pred.stable_prob[side];
+                let Some(probs) = pred.stable_prob.get(side) else {
+                    continue;
+                };
                 for (k, (&t, &prob)) in seq.targets.iter().zip(probs).enumerate() {
                     if t == IGNORE {
                         continue;
@@ -310,13 +319,13 @@ impl Evaluator {
         }
         let embeddings: Vec<&[f32]> = pred.embeddings.iter().map(Vec::as_slice).collect();
         let distances = self.distances(corpus, &embeddings);
-        Ok(Evaluation {
+        Evaluation {
             pairs: corpus.len() as u64,
             tokens_vs_labels: vs_labels.metrics(),
             tokens_vs_truth: has_truth.then(|| vs_truth.metrics()),
             labels_vs_truth: has_truth.then(|| labels_truth.metrics()),
             distances,
-        })
+        }
     }
 
     /// Distance figures for embeddings laid out as `[a_0, b_0, a_1, b_1, ...]` (one per side of
