@@ -3,7 +3,11 @@
 //! and the paper config. Compare with `benches/python/model_baseline.py` (PyTorch +
 //! transformers, same thread count); figures in docs/PERFORMANCE.md.
 //!
-//! `cargo bench --bench model` (set `RAYON_NUM_THREADS` to pin the thread count).
+//! `cargo bench --bench model` (set `RAYON_NUM_THREADS` to pin the thread count). The bench
+//! uses the system allocator, as a program that embeds the crate gets by default; for the
+//! figures with a memory-keeping allocator (what bannerlm's examples run with), set
+//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296:glibc.malloc.top_pad=67108864`
+//! for this run and for the Python script alike. `BANNERLM_DEVICE=wgpu` runs it on a GPU.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -7,8 +7,10 @@ config with a 50,000-token vocabulary, 15% of the tokens masked. The training st
 twice: the usual transformers way (labels, logits at every position) and with the head on the
 masked positions only, which is what roberta-model does.
 
-Usage: python3 benches/python/model_baseline.py [--threads 2] [--repeats 10]
-Prints medians in ms and sequences/s.
+Usage: python3 benches/python/model_baseline.py [--threads 2] [--repeats 10] [--device cuda]
+Prints medians in ms and sequences/s. With `--device cuda` the same work runs on the GPU in
+float32 (TF32 matrix products off, as in roberta-model's wgpu backend), timed with
+`torch.cuda.synchronize()` around each repeat.
 """
 import argparse
 import statistics
@@ -45,13 +47,15 @@ def batch():
     return flat.reshape(BATCH, SEQ), positions, labels_at
 
 
-def timeit(fn, repeats, warmup=2):
+def timeit(fn, repeats, warmup=2, sync=lambda: None):
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 
@@ -62,29 +66,37 @@ def main():
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--forward-only", action="store_true", help="skip the training steps")
     ap.add_argument("--configs", default="small,paper", help="comma-separated: small, paper")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = torch.device(args.device)
+    sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        print(f"device {torch.cuda.get_device_name(device)}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    ids, positions, labels_at = batch()
+    ids, positions, labels_at = (t.to(device) for t in batch())
     mask = torch.ones_like(ids)
     wanted = set(args.configs.split(","))
     for name, config in configs():
         if name not in wanted:
             continue
-        encoder = RobertaModel(config, add_pooling_layer=False).eval()
+        encoder = RobertaModel(config, add_pooling_layer=False).to(device).eval()
 
         def fwd():
             with torch.no_grad():
-                encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+                # Back on the host, as the Rust bench reads its output (a no-op on the CPU).
+                encoder(input_ids=ids, attention_mask=mask).last_hidden_state.cpu()
 
-        t = timeit(fwd, args.repeats)
+        t = timeit(fwd, args.repeats, sync=sync)
         attn = getattr(encoder.config, "_attn_implementation", "?")
         print(f"forward {name} (attention {attn}): {t * 1e3:.1f} ms median, {BATCH / t:.1f} seq/s")
         if args.forward_only:
             continue
 
-        model = RobertaForMaskedLM(config).train()
+        model = RobertaForMaskedLM(config).to(device).train()
         opt = torch.optim.AdamW(model.parameters(), lr=2e-4)
         labels = torch.full_like(ids, -100).reshape(-1)
         labels[positions] = labels_at
@@ -96,7 +108,7 @@ def main():
             loss.backward()
             opt.step()
 
-        t = timeit(step_all, args.repeats)
+        t = timeit(step_all, args.repeats, sync=sync)
         print(f"train_step {name} (HF labels, logits everywhere): {t * 1e3:.1f} ms, {BATCH / t:.1f} seq/s")
 
         def step_masked():
@@ -108,7 +120,7 @@ def main():
             loss.backward()
             opt.step()
 
-        t = timeit(step_masked, args.repeats)
+        t = timeit(step_masked, args.repeats, sync=sync)
         print(f"train_step {name} (head on masked positions): {t * 1e3:.1f} ms, {BATCH / t:.1f} seq/s")
 
 

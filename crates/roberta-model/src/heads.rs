@@ -3,7 +3,7 @@
 use burn::module::{Module, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
-use burn::tensor::activation::{gelu, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::config::RobertaConfig;
@@ -43,7 +43,9 @@ impl MlmHead {
         states: Tensor<D>,
         word_embeddings: Tensor<2>,
     ) -> Tensor<D> {
-        let x = self.layer_norm.forward(gelu(self.dense.forward(states)));
+        let x = self
+            .layer_norm
+            .forward(crate::gelu::gelu_exact(self.dense.forward(states)));
         burn::tensor::module::linear(x, word_embeddings.transpose(), Some(self.bias.val()))
     }
 }
@@ -178,9 +180,10 @@ impl StabilityHead {
 
     /// Logits `[batch, seq]` (before the sigmoid) for states `[batch, seq, hidden]`.
     pub fn logits(&self, states: Tensor<3>) -> Tensor<2> {
-        let [batch, seq, _] = states.dims();
+        let [batch, seq, hidden] = states.dims();
+        // One [batch * seq, hidden] product rather than a batched one (see `per_token`).
         self.dense
-            .forward(self.dropout.forward(states))
+            .forward(self.dropout.forward(states).reshape([batch * seq, hidden]))
             .reshape([batch, seq])
     }
 

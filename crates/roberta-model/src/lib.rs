@@ -13,7 +13,8 @@
 //!   [`RobertaConfig::paper`] (hidden 256, 4 layers, 4 heads, FFN 1024, 768 tokens) and
 //!   [`RobertaConfig::small`] for CPU/CI.
 //! - [`RobertaModel`]: embeddings (RoBERTa positions `pad + cumsum(non-pad)`), post-LayerNorm
-//!   encoder layers with padding-masked multi-head attention and exact-erf GELU.
+//!   encoder layers with padding-masked multi-head attention and exact-erf GELU (vectorised
+//!   and multi-threaded for inference on burn-flex, within 2.3e-7 x max(1, |x|) of `libm`).
 //! - [`RobertaForMaskedLm`] / [`MlmHead`]: the pretraining head with the decoder tied to the
 //!   word embeddings, evaluated on masked positions only during training.
 //! - [`RobertaForStability`] / [`StabilityHead`]: P(stable) per token and the banner embedding
@@ -61,15 +62,28 @@
 //! [`Backend::Wgpu`]`.device()`.
 //!
 //! - `flex` (default): burn-flex, burn 0.22's pure-Rust CPU backend (gemm matmul, fused
-//!   attention and layer-norm kernels), multi-threaded (rayon) and SIMD; on the paper config
-//!   roughly level with PyTorch on CPU (docs/PERFORMANCE.md).
+//!   attention and layer-norm kernels), multi-threaded (rayon) and SIMD. On the paper config
+//!   on two cores it is within 6% of PyTorch with a memory-keeping allocator and 1.3x slower
+//!   with glibc's default one (see "Speed on the CPU" below and docs/PERFORMANCE.md).
 //! - `ndarray`: the burn-ndarray CPU backend ([`Backend::NdArray`]), deprecated upstream.
 //! - `wgpu`: GPUs through wgpu (Vulkan, Metal, DX12), [`Backend::Wgpu`]; tested on Mesa's
-//!   software Vulkan driver (lavapipe).
+//!   software Vulkan driver (lavapipe) in CI and on an NVIDIA H100 over Vulkan.
+//!
+//! # Speed on the CPU
+//!
+//! burn-flex allocates a fresh buffer for every operation. glibc's default `malloc` hands
+//! buffers of this size back to the kernel when they are freed, and the next operation pays for
+//! fresh zeroed pages: about a third of a paper-size forward pass on two cores. Programs that
+//! run the model for long should use an allocator that keeps freed memory. bannerlm's own
+//! examples use mimalloc with `MIMALLOC_PURGE_DELAY=-1` (`bannerlm::allocator`); with glibc,
+//! the environment variable
+//! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296:glibc.malloc.top_pad=67108864`
+//! has the same effect. Set `RAYON_NUM_THREADS` to the number of physical cores.
 
 mod config;
 mod device;
 mod error;
+mod gelu;
 mod heads;
 pub mod loader;
 mod model;

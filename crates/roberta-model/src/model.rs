@@ -9,7 +9,7 @@ use burn::nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig,
     Linear, LinearConfig,
 };
-use burn::tensor::activation::{gelu, gelu_approximate, relu, softmax};
+use burn::tensor::activation::{gelu_approximate, relu, softmax};
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Int, Tensor};
@@ -123,6 +123,20 @@ fn zero_row(mut table: Embedding, row: usize) -> Embedding {
     table
 }
 
+/// `layer` applied to every token of `x` (`[batch, seq, d_in]`) as one
+/// `[batch * seq, d_in] x [d_in, d_out]` product.
+///
+/// burn's `Linear` keeps a 3-D input batched when `seq` is a multiple of 32, which burn-flex runs
+/// as `batch` separate single-threaded products that each pack the weight again; one product
+/// over all tokens lets the GEMM split its own work across the threads. On the paper config at
+/// 32 x 128 tokens this made the forward pass faster (docs/PERFORMANCE.md, "roberta-model").
+fn per_token(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
+    let [batch, seq, d_in] = x.dims();
+    let y = layer.forward(x.reshape([batch * seq, d_in]));
+    let d_out = y.dims()[1];
+    y.reshape([batch, seq, d_out])
+}
+
 /// Query, key and value projections of multi-head self-attention (HF `attention.self`).
 #[derive(Module, Debug)]
 pub struct RobertaSelfAttention {
@@ -148,9 +162,9 @@ impl RobertaSelfAttention {
     /// `x`: `[batch, seq, hidden]`; `mask_pad`: `[batch, seq]`, `true` on padding.
     pub fn forward(&self, x: Tensor<3>, mask_pad: Tensor<2, Bool>) -> Tensor<3> {
         let [batch, seq, hidden] = x.dims();
-        let q = self.split_heads(self.query.forward(x.clone()));
-        let k = self.split_heads(self.key.forward(x.clone()));
-        let v = self.split_heads(self.value.forward(x));
+        let q = self.split_heads(per_token(&self.query, x.clone()));
+        let k = self.split_heads(per_token(&self.key, x.clone()));
+        let v = self.split_heads(per_token(&self.value, x));
         let mask = mask_pad.reshape([batch, 1, 1, seq]);
         let dropout_active = self.dropout.training.is_enabled()
             && self.dropout.prob > 0.0
@@ -195,7 +209,7 @@ impl RobertaResidualOutput {
 
     /// `LayerNorm(dropout(dense(x)) + residual)`.
     pub fn forward(&self, x: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
-        let x = self.dropout.forward(self.dense.forward(x));
+        let x = self.dropout.forward(per_token(&self.dense, x));
         self.layer_norm.forward(x + residual)
     }
 }
@@ -226,7 +240,7 @@ fn act_index(act: HiddenAct) -> usize {
 
 pub(crate) fn activate<const D: usize>(x: Tensor<D>, act: HiddenAct) -> Tensor<D> {
     match act {
-        HiddenAct::Gelu => gelu(x),
+        HiddenAct::Gelu => crate::gelu::gelu_exact(x),
         HiddenAct::GeluApprox => gelu_approximate(x),
         HiddenAct::Relu => relu(x),
     }
@@ -270,7 +284,7 @@ impl RobertaLayer {
         let attended = self.attention.self_attn.forward(x.clone(), mask_pad);
         let x = self.attention.output.forward(attended, x);
         let act = ACTS.get(self.intermediate.act).copied().unwrap_or_default();
-        let inner = activate(self.intermediate.dense.forward(x.clone()), act);
+        let inner = activate(per_token(&self.intermediate.dense, x.clone()), act);
         self.output.forward(inner, x)
     }
 }
