@@ -66,6 +66,15 @@
 //! differently, merging equal-distance edges in one step where `hdbscan` makes
 //! a binary hierarchy).
 //!
+//! Exact duplicates (common in scan data: identical banners embed identically)
+//! have equal distances to everything, so the binary hierarchy orders their
+//! merges by tie-breaking alone. With `min_cluster_size` 2 that can produce a
+//! two-point cluster holding one twin and a neighbour while the other twin
+//! falls out as noise, exactly as Python `hdbscan` does with the same
+//! hierarchy. A property test found no such split from `min_cluster_size` 3
+//! up (`tests/properties.rs`); the paper's setting is 50. To keep duplicates
+//! together at any size, cluster the distinct embeddings and map labels back.
+//!
 //! # Example
 //!
 //! ```

@@ -74,8 +74,14 @@ proptest! {
         }
     }
 
+    /// From `min_cluster_size` 3 up. At 2, ties among mutual-reachability distances (an exact
+    /// duplicate has the same distance to everything as its twin) can make a two-point cluster
+    /// of one twin and a neighbour while the other twin falls out as noise: 1 case in a few
+    /// thousand here with excess of mass, more often with leaf selection, and Python `hdbscan`
+    /// builds the same binary hierarchy (see the crate docs, "Exact duplicates"). From 3 up,
+    /// 90,000 cases (3 runs of 30,000, both methods) found no split.
     #[test]
-    fn identical_points_share_a_cluster(x in points(), mcs in 2usize..12, ms in 1usize..8, leaf in any::<bool>(), eps in 0.0f64..2.0) {
+    fn identical_points_share_a_cluster(x in points(), mcs in 3usize..12, ms in 1usize..8, leaf in any::<bool>(), eps in 0.0f64..2.0) {
         let fit = Hdbscan::params(mcs).min_samples(ms).fit(&x).expect("fit");
         let method = if leaf { SelectionMethod::Leaf } else { SelectionMethod::Eom };
         let c = fit.select(&SelectionParams { epsilon: eps, method, allow_single_cluster: false }).expect("valid input");
