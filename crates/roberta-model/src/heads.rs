@@ -8,7 +8,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::config::RobertaConfig;
 use crate::error::{Error, Result};
-use crate::model::{RobertaModel, layer_norm, linear};
+use crate::model::{RobertaModel, layer_norm, linear, per_token};
 
 /// The masked-LM head (HF `lm_head`): dense + GELU + LayerNorm, then a decoder whose weight is
 /// the word-embedding matrix (tied, not owned here) plus an owned bias.
@@ -180,11 +180,8 @@ impl StabilityHead {
 
     /// Logits `[batch, seq]` (before the sigmoid) for states `[batch, seq, hidden]`.
     pub fn logits(&self, states: Tensor<3>) -> Tensor<2> {
-        let [batch, seq, hidden] = states.dims();
-        // One [batch * seq, hidden] product rather than a batched one (see `per_token`).
-        self.dense
-            .forward(self.dropout.forward(states).reshape([batch * seq, hidden]))
-            .reshape([batch, seq])
+        let [batch, seq, _] = states.dims();
+        per_token(&self.dense, self.dropout.forward(states)).reshape([batch, seq])
     }
 
     /// P(stable) `[batch, seq]` for states `[batch, seq, hidden]`.

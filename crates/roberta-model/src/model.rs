@@ -130,7 +130,7 @@ fn zero_row(mut table: Embedding, row: usize) -> Embedding {
 /// as `batch` separate single-threaded products that each pack the weight again; one product
 /// over all tokens lets the GEMM split its own work across the threads. On the paper config at
 /// 32 x 128 tokens this made the forward pass faster (docs/PERFORMANCE.md, "roberta-model").
-fn per_token(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
+pub(crate) fn per_token(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [batch, seq, d_in] = x.dims();
     let y = layer.forward(x.reshape([batch * seq, d_in]));
     let d_out = y.dims()[1];
