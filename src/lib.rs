@@ -9,6 +9,7 @@
 //!
 //! | module | crate | stage |
 //! |---|---|---|
+//! | [`base`] | `bannerlm-base` | atomic writes, escaping of untrusted text, program exit |
 //! | [`parse`] | `banner-parse` | banner records, HTTP parsing, pairing, stable/dynamic labels |
 //! | [`sim`] | `scan-sim` | simulated scans with ground truth |
 //! | [`tokenizer`] | `bpe-tokenizer` | byte-level BPE on banners |
@@ -26,6 +27,7 @@ pub mod allocator;
 pub mod pipeline;
 
 pub use banner_parse as parse;
+pub use bannerlm_base as base;
 pub use bpe_tokenizer as tokenizer;
 pub use contrastive_trainer as trainer;
 pub use density_cluster as cluster;

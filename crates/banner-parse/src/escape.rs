@@ -1,41 +1,6 @@
 //! Safe display of attacker-controlled bytes.
 
-use std::fmt::Write as _;
-
-/// Escapes bytes for a terminal: printable ASCII and printable UTF-8 stay,
-/// `\r`, `\n`, `\t` and `\\` become two-character escapes, and every other
-/// control character (C0, DEL, C1, bidirectional overrides), every invalid
-/// UTF-8 byte and `\` become `\xNN` / `\u{...}` escapes. The output never
-/// contains a control character.
-///
-/// ```
-/// use banner_parse::escape_bytes;
-/// assert_eq!(escape_bytes(b"Server: x\r\n\x1b[31m\xff"), r"Server: x\r\n\x1b[31m\xff");
-/// ```
-pub fn escape_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\r' => out.push_str("\\r"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x80 && c.is_ascii_control() => {
-                    let _ = write!(out, "\\x{:02x}", c as u32);
-                }
-                c if c.is_control() || is_format_char(c) => {
-                    let _ = write!(out, "\\u{{{:x}}}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
-        }
-    }
-    out
-}
+pub use bannerlm_base::escape_bytes;
 
 /// How [`render_labels`] marks dynamic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,9 +55,6 @@ pub fn render_labels(bytes: &[u8], labels: &[crate::Label], style: LabelStyle) -
 }
 
 /// Invisible formatting characters that can reorder or hide terminal text.
-fn is_format_char(c: char) -> bool {
-    matches!(c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF)
-}
 
 #[cfg(test)]
 mod tests {
