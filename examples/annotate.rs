@@ -6,7 +6,9 @@
 //! cargo run --release --example annotate -- --model runs/ft/final --records scan.jsonl.gz
 //! ```
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use banner_parse::{ReadOptions, RecordReader};
 use bpe_tokenizer::BannerTokenizer;
@@ -45,8 +47,12 @@ struct Args {
     html: Option<PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let device = roberta_model::default_device()?;
     let (model, config) = RobertaForStability::from_pretrained(&args.model, &device)?;
     let mut tokenizer = BannerTokenizer::from_file(args.model.join("tokenizer.json"))?;
@@ -81,15 +87,29 @@ fn main() -> anyhow::Result<()> {
     let mut fragments = Vec::new();
     for banner in &banners {
         let a = Annotation::predict(&model, &tokenizer, banner, &device)?;
-        println!("{}\n", a.to_terminal(args.threshold));
+        // Dim (ANSI) on a terminal; «brackets» in a pipe or file, where escape codes do not belong.
+        let shown = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            a.to_terminal(args.threshold)
+        } else {
+            banner_parse::render_labels(
+                &a.banner,
+                &a.byte_labels(args.threshold),
+                banner_parse::LabelStyle::Brackets,
+            )
+        };
+        writeln!(out, "{shown}\n")?;
         fragments.push(a.to_html(args.threshold));
     }
     if let Some(path) = &args.html {
-        std::fs::write(
+        bannerlm_base::write_atomic(
             path,
-            html_page("bannerlm: predicted dynamic parts", &fragments),
+            html_page("bannerlm: predicted dynamic parts", &fragments).as_bytes(),
         )?;
-        println!("HTML written to {}", path.display());
+        writeln!(
+            out,
+            "HTML written to {}",
+            bannerlm_base::escape_str(&path.display().to_string())
+        )?;
     }
     Ok(())
 }

@@ -12,7 +12,9 @@
 //! ```
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use banner_parse::{RecordKey, escape_bytes};
 use clap::Parser;
@@ -51,21 +53,40 @@ struct Args {
     top: usize,
 }
 
-fn key_of(store: &EmbeddingStore, row: usize) -> Option<RecordKey> {
-    store.id(row).and_then(|id| serde_json::from_str(id).ok())
+/// The record key of `row`: an id that is missing or not a record key is an error naming the
+/// ids file and line, never a silently dropped row.
+fn key_of(store: &EmbeddingStore, ids: &std::path::Path, row: usize) -> anyhow::Result<RecordKey> {
+    let id = store
+        .id(row)
+        .ok_or_else(|| anyhow::anyhow!("{}: no id for row {row}", ids.display()))?;
+    serde_json::from_str(id).map_err(|e| {
+        anyhow::anyhow!(
+            "{}:{}: the id is not a record key (ip, port, protocol): {e}",
+            bannerlm::base::Escaped(ids.as_os_str().as_encoded_bytes()),
+            row + 1
+        )
+    })
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let store = EmbeddingStore::open(&args.npy, &args.ids)?;
     let changes = host_changes(&store, &args.before, &args.after, args.threshold)?;
     let keys: Vec<RecordKey> = changes
         .iter()
-        .flat_map(|c| [key_of(&store, c.before), key_of(&store, c.after)])
-        .flatten()
-        .collect();
+        .flat_map(|c| [c.before, c.after])
+        .map(|row| key_of(&store, &args.ids, row))
+        .collect::<anyhow::Result<_>>()?;
     let banners = read_banners(&args.records, &keys)?;
-    let banner = |row: usize| key_of(&store, row).and_then(|k| banners.get(&k));
+    let banner = |row: usize| {
+        key_of(&store, &args.ids, row)
+            .ok()
+            .and_then(|k| banners.get(&k))
+    };
     let edit: Vec<Option<f64>> = changes
         .iter()
         .map(|c| {
@@ -76,11 +97,12 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let flagged = changes.iter().filter(|c| c.changed).count();
-    println!(
+    writeln!(
+        out,
         "{} hosts in both snapshots, {flagged} changed (embedding distance > {})",
         changes.len(),
         args.threshold
-    );
+    )?;
 
     let mut truth: HashMap<RecordKey, ChangeKind> = HashMap::new();
     for path in &args.truth {
@@ -95,7 +117,11 @@ fn main() -> anyhow::Result<()> {
             truth.insert(key, t.change);
         }
     }
-    let kind_of = |row: usize| key_of(&store, row).and_then(|k| truth.get(&k).copied());
+    let kind_of = |row: usize| {
+        key_of(&store, &args.ids, row)
+            .ok()
+            .and_then(|k| truth.get(&k).copied())
+    };
     if !truth.is_empty() {
         // Hosts with truth and both banners; positives: device or configuration changed.
         let (mut emb, mut ed, mut positive, mut kinds) = (vec![], vec![], vec![], vec![]);
@@ -121,8 +147,12 @@ fn main() -> anyhow::Result<()> {
             "edit_distance_best_f1": best_threshold(&ed, &positive),
             "edit_distance_at_0.1": precision_recall(&ed, &positive, 0.1),
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        println!("share flagged per true change kind (embedding > threshold | edit > 0.1):");
+        let text = serde_json::to_string_pretty(&report)?;
+        writeln!(out, "{}", bannerlm::terminal::safe_json(&text))?;
+        writeln!(
+            out,
+            "share flagged per true change kind (embedding > threshold | edit > 0.1):"
+        )?;
         for kind in ChangeKind::ALL {
             let idx: Vec<usize> = (0..kinds.len()).filter(|&i| kinds[i] == kind).collect();
             if idx.is_empty() {
@@ -131,31 +161,33 @@ fn main() -> anyhow::Result<()> {
             let share = |v: &[f64], t: f64| {
                 idx.iter().filter(|&&i| v[i] > t).count() as f64 / idx.len() as f64
             };
-            println!(
+            writeln!(
+                out,
                 "  {:<8} {:>6} hosts  {:>6.1}% | {:>6.1}%",
                 kind.as_str(),
                 idx.len(),
                 100.0 * share(&emb, f64::from(args.threshold)),
                 100.0 * share(&ed, 0.1)
-            );
+            )?;
         }
     }
 
-    println!("largest changes:");
+    writeln!(out, "largest changes:")?;
     for c in top_changes(&changes, args.top) {
         let edit = banner(c.before)
             .zip(banner(c.after))
             .map(|(a, b)| normalized_edit_distance(a, b));
         let kind = kind_of(c.after).map_or("?", ChangeKind::as_str);
-        println!(
+        writeln!(
+            out,
             "{:.4}  edit {}  truth {kind}  {}",
             c.distance,
             edit.map_or_else(|| "?".to_string(), |e| format!("{e:.3}")),
             escape_bytes(c.host.as_bytes())
-        );
+        )?;
         for row in [c.before, c.after] {
             if let Some(b) = banner(row) {
-                println!("    {}", escape_bytes(&b[..b.len().min(200)]));
+                writeln!(out, "    {}", escape_bytes(&b[..b.len().min(200)]))?;
             }
         }
     }

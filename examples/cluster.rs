@@ -14,16 +14,18 @@
 //! outliers per epsilon) and the time of the fit and of each selection. The
 //! JSONL record id is the row number.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Parser, ValueEnum};
 use density_cluster::synthetic::{BlobsConfig, blobs};
 use density_cluster::{Hdbscan, Progress, SelectionMethod, SelectionParams, write_jsonl_file};
+use embed_index::{read_npy, write_npy};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
-use ndarray_npy::{read_npy, write_npy};
 
 #[derive(Parser, Debug)]
 #[command(about = "HDBSCAN at several cluster_selection_epsilon values from one fit")]
@@ -80,18 +82,16 @@ fn load(args: &Args) -> anyhow::Result<Array2<f32>> {
     let Some(path) = &args.input else {
         bail!("give an INPUT .npy file or --synthetic N")
     };
-    if let Ok(x) = read_npy::<_, Array2<f32>>(path) {
-        return Ok(x);
-    }
-    // Not float32: accept float64 (NumPy's default) and narrow it.
-    let x: Array2<f64> = read_npy(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(x.mapv(|v| v as f32))
+    // float32 or float64 (narrowed); the shape is checked against the file's length before
+    // anything is allocated.
+    Ok(read_npy(path)?)
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let x = load(args)?;
     if let Some(path) = &args.save_input {
-        write_npy(path, &x).with_context(|| format!("writing {}", path.display()))?;
+        write_npy(path, &x)?;
     }
     eprintln!("{} points in {} dimensions", x.nrows(), x.ncols());
     let method = match args.method {
@@ -133,31 +133,37 @@ fn run(args: &Args) -> anyhow::Result<()> {
         times.push(t.elapsed());
     }
 
-    println!(
+    writeln!(
+        out,
         "fit (spanning tree + condensed tree): {:.2} s",
         fit_time.as_secs_f64()
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{:>8}  {:>9}  {:>9}  {:>10}",
         "epsilon", "clusters", "outliers", "select ms"
-    );
+    )?;
     for (c, t) in clusterings.iter().zip(&times) {
-        println!(
+        writeln!(
+            out,
             "{:>8}  {:>9}  {:>8.2}%  {:>10.2}",
             c.params.epsilon,
             c.n_clusters(),
             100.0 * c.outlier_share(),
             t.as_secs_f64() * 1e3
-        );
+        )?;
     }
     if let Some(path) = &args.output {
         let ids: Vec<usize> = (0..x.nrows()).collect();
         write_jsonl_file(path, &ids, &clusterings)?;
-        eprintln!("wrote {}", path.display());
+        eprintln!(
+            "wrote {}",
+            bannerlm_base::escape_str(&path.display().to_string())
+        );
     }
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    run(&Args::parse())
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
 }

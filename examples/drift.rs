@@ -11,7 +11,9 @@
 //! ```
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use banner_parse::RecordKey;
 use clap::Parser;
@@ -48,8 +50,12 @@ struct Args {
     truth: Vec<PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let store = EmbeddingStore::open(&args.npy, &args.ids)?;
     let hosts = host_changes(&store, &args.before, &args.after, args.threshold)?;
     let matching: Vec<f32> = hosts.iter().map(|h| h.distance).collect();
@@ -92,7 +98,8 @@ fn main() -> anyhow::Result<()> {
         report["random_different_product"] =
             serde_json::to_value(distance_stats(&different, args.threshold))?;
     }
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    let text = serde_json::to_string_pretty(&report)?;
+    writeln!(out, "{}", bannerlm::terminal::safe_json(&text))?;
     if let Some(stem) = &args.plot {
         let title = format!(
             "Banner pairs {} vs {}",
@@ -105,7 +112,11 @@ fn main() -> anyhow::Result<()> {
             stem,
             &HistogramPlot::default().title(title),
         )?;
-        eprintln!("wrote {} and {}", png.display(), svg.display());
+        eprintln!(
+            "wrote {} and {}",
+            bannerlm_base::escape_str(&png.display().to_string()),
+            bannerlm_base::escape_str(&svg.display().to_string())
+        );
     }
     Ok(())
 }

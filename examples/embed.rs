@@ -9,7 +9,9 @@
 //!     --npy data/emb.npy --ids data/ids.jsonl data/sim/records-2023-01-04.jsonl.gz
 //! ```
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
 use embed_index::{BannerEmbedder, EmbedParams};
@@ -43,8 +45,12 @@ struct Args {
     inputs: Vec<PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     if !args.resume && (args.npy.exists() || args.ids.exists()) {
         anyhow::bail!(
             "{} or {} exists: pass --resume to continue that run, or remove them",
@@ -56,7 +62,7 @@ fn main() -> anyhow::Result<()> {
     let embedder = BannerEmbedder::from_dir(&args.model, &device)?;
     eprintln!(
         "model {}: {} dimensions, {:?} pooling, inputs of up to {} tokens",
-        args.model.display(),
+        bannerlm_base::escape_str(&args.model.display().to_string()),
         embedder.dim(),
         embedder.pooling(),
         embedder.max_input_len()
@@ -76,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         summary.bad_lines,
         summary.banners_per_second()
     );
-    println!("{}", serde_json::to_string(&summary)?);
+    let text = serde_json::to_string(&summary)?;
+    writeln!(out, "{}", bannerlm::terminal::safe_json(&text))?;
     Ok(())
 }

@@ -10,7 +10,9 @@
 //! Use the same `--hosts`, `--seed` and form as for training: the held-out hosts (one in ten)
 //! of that simulation are evaluated. `--json` writes every figure.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use clap::Parser;
@@ -53,8 +55,9 @@ fn pct(x: f64) -> String {
     }
 }
 
-fn token_row(name: &str, m: &TokenMetrics) {
-    println!(
+fn token_row(out: &mut impl std::io::Write, name: &str, m: &TokenMetrics) -> std::io::Result<()> {
+    writeln!(
+        out,
         "  {name:<28} acc {:>6}  stable P/R {:>6}/{:>6}  dynamic P/R {:>6}/{:>6}  ({} tokens)",
         pct(m.accuracy),
         pct(m.stable_precision),
@@ -62,11 +65,15 @@ fn token_row(name: &str, m: &TokenMetrics) {
         pct(m.dynamic_precision),
         pct(m.dynamic_recall),
         m.tokens
-    );
+    )
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let device = roberta_model::default_device()?;
     let (model, config) = RobertaForStability::from_pretrained(&args.model, &device)?;
     let mut tokenizer = BannerTokenizer::from_file(args.model.join("tokenizer.json"))?;
@@ -97,20 +104,22 @@ fn main() -> anyhow::Result<()> {
             let pairs = simulated_pairs(&sim, 0, gap, Split::HeldOut)?;
             let corpus = PairCorpus::from_pairs_with_truth(&tokenizer, &pairs, MIN_MATCHED_TOKENS)?;
             let e: Evaluation = eval.evaluate(&model, &corpus, &device)?;
-            println!(
+            writeln!(
+                out,
                 "{form:?} form, {gap}-month gap: {} held-out pairs ({:?})",
                 e.pairs,
                 corpus.stats()
-            );
-            token_row("model vs paper labels", &e.tokens_vs_labels);
+            )?;
+            token_row(&mut out, "model vs paper labels", &e.tokens_vs_labels)?;
             if let Some(t) = &e.tokens_vs_truth {
-                token_row("model vs ground truth", t);
+                token_row(&mut out, "model vs ground truth", t)?;
             }
             if let Some(t) = &e.labels_vs_truth {
-                token_row("paper labels vs ground truth", t);
+                token_row(&mut out, "paper labels vs ground truth", t)?;
             }
             let d = &e.distances;
-            println!(
+            writeln!(
+                out,
                 "  fine-tuned: matching < 0.1 {} (unchanged services {}), random > 0.1 {} (different products {}, same product {}); medians {:.3} / {:.3}",
                 pct(d.matching_below.share),
                 pct(d.unchanged_below.share),
@@ -119,26 +128,27 @@ fn main() -> anyhow::Result<()> {
                 pct(d.random_same_product_above.share),
                 d.matching_median,
                 d.random_median
-            );
+            )?;
             let mut row =
                 serde_json::json!({ "form": format!("{form:?}"), "gap": gap, "fine_tuned": e });
             if let Some(m) = &mlm {
                 let b = eval.evaluate_mean_pooled(&m.roberta, &corpus, &device)?;
-                println!(
+                writeln!(
+                    out,
                     "  MLM only (mean-pooled): matching < 0.1 {} (unchanged {}), random > 0.1 {} (different products {})",
                     pct(b.matching_below.share),
                     pct(b.unchanged_below.share),
                     pct(b.random_above.share),
                     pct(b.random_different_product_above.share)
-                );
+                )?;
                 row["mlm_only"] = serde_json::to_value(b)?;
             }
             all.push(row);
         }
     }
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&all)?)?;
-        println!("figures written to {}", path.display());
+        bannerlm_base::write_atomic(path, serde_json::to_string_pretty(&all)?.as_bytes())?;
+        writeln!(out, "figures written to {}", path.display())?;
     }
     Ok(())
 }

@@ -10,7 +10,9 @@
 //! Pairs with fewer than 11 matched tokens are dropped (the paper's filter). The fine-tuned model
 //! goes to `<out>/final` with the tokenizer.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use clap::Parser;
@@ -101,11 +103,18 @@ struct Args {
     quiet: bool,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     if let Err(e) = bannerlm::allocator::keep_freed_memory() {
-        eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
+        eprintln!(
+            "note: running without MIMALLOC_PURGE_DELAY=-1 ({})",
+            bannerlm_base::escape_str(&e.to_string())
+        );
     }
-    let args = Args::parse();
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
     let tok_path = args
         .tokenizer
         .clone()
@@ -174,13 +183,14 @@ fn main() -> anyhow::Result<()> {
         .save_pretrained(&final_path, tuner.model_config())?;
     tokenizer.save(final_path.join("tokenizer.json"))?;
     let last = out.state.history.last();
-    println!(
+    writeln!(
+        stdout,
         "fine-tuned {} steps in {:.0} s ({} tokens, last loss {:.4}); model in {}",
         out.state.step,
         out.state.elapsed_s,
         out.state.tokens,
         last.map_or(f64::NAN, |l| l.loss),
         final_path.display()
-    );
+    )?;
     Ok(())
 }

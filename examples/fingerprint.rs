@@ -11,6 +11,9 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bannerlm_base::escape_str;
 
 use banner_parse::{ReadOptions, RecordReader};
 use clap::{Parser, ValueEnum};
@@ -83,7 +86,7 @@ enum MethodArg {
     Difflib,
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
+fn run(args: &Args) -> anyhow::Result<()> {
     let labels = ClusterLabels::read(&args.labels)?;
     let mut records = Vec::new();
     for rec in RecordReader::open(&args.records, ReadOptions::default())? {
@@ -114,10 +117,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         .collapse(!args.no_collapse);
     let fps = params.generate(&banners, &clusterings)?;
     eprintln!(
-        "{} HTTP records, {} labelled, clusterings {:?}: {} fingerprints",
+        "{} HTTP records, {} labelled, clusterings [{}]: {} fingerprints",
         records.len(),
         labels.len(),
-        labels.clusterings(),
+        escape_str(&labels.clusterings().join(", ")),
         fps.len()
     );
     if let Some(dir) = &args.recog_dir {
@@ -127,26 +130,36 @@ fn run(args: Args) -> anyhow::Result<()> {
             if db.fingerprints.is_empty() {
                 continue;
             }
-            let path = dir.join(format!("{}.xml", db.matches));
+            // The header name comes from the command line: one safe file name, never a path.
+            let path = dir.join(format!(
+                "{}.xml",
+                bannerlm_base::safe_file_stem(&db.matches)
+            ));
             db.write(&path)?;
             eprintln!(
                 "{} Recog fingerprints in {}",
                 db.fingerprints.len(),
-                path.display()
+                escape_str(&path.display().to_string())
             );
         }
     }
-    if let Some(path) = args.out {
-        let f = std::fs::File::create(&path)?;
-        write_jsonl(&fps, std::io::BufWriter::new(f))?;
+    if let Some(path) = &args.out {
+        // Atomic: a failed or interrupted run leaves the previous file, never half a file.
+        bannerlm_base::write_atomic_with(path, |w| -> anyhow::Result<()> {
+            write_jsonl(&fps, w)?;
+            Ok(())
+        })?;
     } else {
-        let stdout = std::io::stdout();
-        write_jsonl(&fps, stdout.lock())?;
-        stdout.lock().flush()?;
+        // Cluster names and regexes quote the input: terminal-safe JSON on standard output.
+        let mut text = Vec::new();
+        write_jsonl(&fps, &mut text)?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(bannerlm::terminal::safe_json(&String::from_utf8_lossy(&text)).as_bytes())?;
+        out.flush()?;
     }
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    run(Args::parse())
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
 }

@@ -10,7 +10,9 @@
 //!     --model runs/ft/final --banner 'SSH-2.0-OpenSSH_8.9p1 Ubuntu-3\r\n' --hnsw
 //! ```
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use banner_parse::{Format, ReadOptions, RecordKey, RecordReader, escape_bytes};
 use clap::Parser;
@@ -49,8 +51,12 @@ struct Args {
     records: Vec<PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let store = EmbeddingStore::open(&args.npy, &args.ids)?;
     let data = store.load()?;
     let (query, skip): (Array2<f32>, Option<usize>) = if let Some(text) = &args.banner {
@@ -107,12 +113,13 @@ fn main() -> anyhow::Result<()> {
     for n in &hits {
         let id = store.id(n.index).unwrap_or("?");
         let key: Option<RecordKey> = serde_json::from_str(id).ok();
-        let shown = key
-            .as_ref()
-            .map_or_else(|| escape_bytes(id.as_bytes()), ToString::to_string);
-        println!("{:>10.6}  {shown}", n.distance);
+        let shown = key.as_ref().map_or_else(
+            || escape_bytes(id.as_bytes()),
+            |k| escape_bytes(k.to_string().as_bytes()),
+        );
+        writeln!(out, "{:>10.6}  {shown}", n.distance)?;
         if let Some(b) = key.as_ref().and_then(|k| banners.get(k)) {
-            println!("            {}", escape_bytes(&b[..b.len().min(300)]));
+            writeln!(out, "            {}", escape_bytes(&b[..b.len().min(300)]))?;
         }
     }
     Ok(())

@@ -8,8 +8,9 @@
 //! and a few pairs with their dynamic bytes dimmed (bracketed when the output
 //! is not a terminal). Banners are escaped before printing.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use banner_parse::{
     BannerKind, Format, Label, LabelStyle, Labeler, OnBadLine, PairJoin, ReadOptions, RecordReader,
@@ -64,13 +65,16 @@ fn open(path: &PathBuf, args: &Args) -> anyhow::Result<RecordReader> {
     )?)
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let mut before = open(&args.before, &args)?;
-    let mut after = open(&args.after, &args)?;
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut before = open(&args.before, args)?;
+    let mut after = open(&args.after, args)?;
     let mut stream = PairJoin::new()
         .partitions(args.partitions)?
-        .join(before.by_ref(), after.by_ref())?;
+        .join_readers(&mut before, &mut after)?;
 
     let style = if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         LabelStyle::Ansi
@@ -94,41 +98,60 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let s = stream.stats();
-    println!("records   before {:>8}  after {:>8}", s.before, s.after);
-    println!("pairs     {:>8}", s.pairs);
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "records   before {:>8}  after {:>8}",
+        s.before, s.after
+    )?;
+    writeln!(out, "pairs     {:>8}", s.pairs)?;
+    writeln!(
+        out,
         "unpaired  before {:>8}  after {:>8}",
         s.only_before, s.only_after
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "duplicate before {:>8}  after {:>8}",
         s.duplicate_before, s.duplicate_after
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "bad lines before {:>8}  after {:>8}",
         before.bad_line_count(),
         after.bad_line_count()
-    );
+    )?;
     let total = (stable + dynamic).max(1);
-    println!(
+    writeln!(
+        out,
         "labels    {stable} stable / {dynamic} dynamic value bytes in the earlier banners ({:.1}% stable); \
          {under_11} pairs match fewer than 11 bytes",
         100.0 * stable as f64 / total as f64
-    );
+    )?;
     for bad in before.bad_lines().iter().chain(after.bad_lines()) {
         eprintln!("skipped {}", escape_bytes(bad.to_string().as_bytes()));
     }
     for (pair, labels) in shown {
-        println!(
+        writeln!(
+            out,
             "\n== {} -> {}",
-            pair.before.key(),
+            escape_bytes(pair.before.key().to_string().as_bytes()),
             escape_bytes(pair.after.snapshot.as_bytes())
-        );
-        println!("-- before");
-        print!("{}", render_labels(&pair.before.banner, &labels.a, style));
-        println!("\n-- after");
-        print!("{}", render_labels(&pair.after.banner, &labels.b, style));
-        println!();
+        )?;
+        writeln!(out, "-- before")?;
+        write!(
+            out,
+            "{}",
+            render_labels(&pair.before.banner, &labels.a, style)
+        )?;
+        writeln!(out, "\n-- after")?;
+        write!(
+            out,
+            "{}",
+            render_labels(&pair.after.banner, &labels.b, style)
+        )?;
+        writeln!(out)?;
     }
+    out.flush()?;
     Ok(())
 }

@@ -11,9 +11,10 @@
 //! Everything goes into `--out` (default `bannerlm-out/`, layout in docs/FORMATS.md); the report
 //! is `<out>/report/index.html`. See docs/PIPELINE.md.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use anyhow::Context as _;
 use bannerlm::pipeline::{EmbedSnapshots, Input, Pipeline, PipelineConfig, PipelineOptions};
 use clap::{Parser, ValueEnum};
 
@@ -23,6 +24,8 @@ use clap::{Parser, ValueEnum};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// Command-line switches, each independent.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Parser, Debug)]
 #[command(about = "Run the whole bannerlm pipeline and write an HTML report")]
 struct Args {
@@ -52,9 +55,13 @@ struct Args {
     /// Seed of every random choice.
     #[arg(long)]
     seed: Option<u64>,
-    /// Recog XML directory (default: $RECOG_XML_DIR; skipped when neither is set).
+    /// Recog XML directory (default: $RECOG_XML_DIR; skipped when neither is set). A
+    /// directory that does not exist is an error.
     #[arg(long)]
     recog: Option<PathBuf>,
+    /// Skip the Recog comparison even when $RECOG_XML_DIR is set.
+    #[arg(long, conflicts_with = "recog")]
+    no_recog: bool,
     /// Skip stages whose outputs exist with the same settings; continue interrupted training.
     #[arg(long)]
     resume: bool,
@@ -72,11 +79,8 @@ enum Preset {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let mut config = match (&args.config, args.preset) {
-        (Some(path), _) => serde_json::from_str(
-            &std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?,
-        )
-        .with_context(|| format!("parsing {}", path.display()))?,
+        // Unknown (misspelt) keys are errors naming the key and the file.
+        (Some(path), _) => PipelineConfig::from_json_file(path)?,
         (None, Preset::Default) => PipelineConfig::default(),
         (None, Preset::Paper) => PipelineConfig::paper(),
         (None, Preset::Tiny) => PipelineConfig::tiny(400),
@@ -97,10 +101,13 @@ fn run(args: Args) -> anyhow::Result<()> {
     let options = PipelineOptions::new(&args.out)
         .resume(args.resume)
         .progress(!args.quiet)
-        .recog_dir(args.recog);
+        .recog_dir(args.recog)
+        .no_recog(args.no_recog);
     let summary = Pipeline::new(config.check()?, options).run()?;
     let e = &summary.evaluation;
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "held-out pairs: {}; token accuracy vs labels {:.1}%{}; matching < 0.1: {:.1}% (unchanged {:.1}%); random different-product > 0.1: {:.1}%",
         e.pairs,
         100.0 * e.tokens_vs_labels.accuracy,
@@ -110,15 +117,17 @@ fn run(args: Args) -> anyhow::Result<()> {
         100.0 * e.distances.matching_below.share,
         100.0 * e.distances.unchanged_below.share,
         100.0 * e.distances.random_different_product_above.share,
-    );
+    )?;
     for (eps, n, outliers) in &summary.clusters {
-        println!(
+        writeln!(
+            out,
             "epsilon {eps}: {n} clusters, {:.2}% outliers",
             100.0 * outliers
-        );
+        )?;
     }
     let total: f64 = summary.stages.iter().map(|s| s.seconds).sum();
-    println!(
+    writeln!(
+        out,
         "{} fingerprints{}; {total:.0} s in all",
         summary.fingerprints,
         if summary.recog_compared {
@@ -126,14 +135,22 @@ fn run(args: Args) -> anyhow::Result<()> {
         } else {
             ""
         }
-    );
-    println!("report: {}", summary.report.display());
+    )?;
+    writeln!(
+        out,
+        "report: {}",
+        bannerlm_base::escape_str(&summary.report.display().to_string())
+    )?;
+    out.flush()?;
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     if let Err(e) = bannerlm::allocator::keep_freed_memory() {
-        eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
+        eprintln!(
+            "note: running without MIMALLOC_PURGE_DELAY=-1 ({})",
+            bannerlm_base::escape_str(&e.to_string())
+        );
     }
-    run(Args::parse())
+    bannerlm_base::exit_report(run(Args::parse()))
 }

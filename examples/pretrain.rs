@@ -11,7 +11,9 @@
 //! `--tokenizer` names one (or the run directory has one), then trains with a progress bar and
 //! checkpoints, and writes the model for transformers into `<out>/final`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use banner_parse::{ReadOptions, RecordReader};
@@ -88,11 +90,18 @@ struct Args {
     quiet: bool,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     if let Err(e) = bannerlm::allocator::keep_freed_memory() {
-        eprintln!("note: running without MIMALLOC_PURGE_DELAY=-1 ({e})");
+        eprintln!(
+            "note: running without MIMALLOC_PURGE_DELAY=-1 ({})",
+            bannerlm_base::escape_str(&e.to_string())
+        );
     }
-    let args = Args::parse();
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let banners: Vec<Vec<u8>> = if args.inputs.is_empty() {
@@ -174,13 +183,14 @@ fn main() -> anyhow::Result<()> {
         .save_pretrained(&final_path, trainer.model_config())?;
     tokenizer.save(final_path.join("tokenizer.json"))?;
     let last = out.state.history.last();
-    println!(
+    writeln!(
+        stdout,
         "pretrained {} steps in {:.0} s ({} tokens, last loss {:.4}); model in {}",
         out.state.step,
         out.state.elapsed_s,
         out.state.tokens,
         last.map_or(f64::NAN, |l| l.loss),
         final_path.display()
-    );
+    )?;
     Ok(())
 }

@@ -12,7 +12,9 @@
 //! printed is escaped.
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use banner_parse::{HttpBanner, OnBadLine, ReadOptions, RecordReader};
 use clap::Parser;
@@ -32,6 +34,10 @@ struct Args {
     /// Skip (and count) unreadable lines instead of stopping.
     #[arg(long)]
     skip_bad: bool,
+}
+
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
@@ -75,17 +81,23 @@ fn run(args: &Args) -> anyhow::Result<()> {
             labelled += usize::from(tally(&set, db, text, &mut counts, &mut errors));
         }
     }
-    println!("{records} records, {labelled} labelled by Recog, {errors} match errors");
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{records} records, {labelled} labelled by Recog, {errors} match errors"
+    )?;
     for (db, products) in &counts {
         let mut v: Vec<(&String, &usize)> = products.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        println!(
-            "\n{db}: {} products, {} labels",
+        writeln!(
+            out,
+            "\n{}: {} products, {} labels",
+            escape_str(db),
             v.len(),
             v.iter().map(|(_, n)| **n).sum::<usize>()
-        );
+        )?;
         for (product, n) in v.into_iter().take(args.top) {
-            println!("{n:>9}  {}", escape_str(product));
+            writeln!(out, "{n:>9}  {}", escape_str(product))?;
         }
     }
     Ok(())
@@ -117,8 +129,4 @@ fn tally<'a>(
             false
         }
     }
-}
-
-fn main() -> anyhow::Result<()> {
-    run(&Args::parse())
 }

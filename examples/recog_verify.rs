@@ -8,11 +8,15 @@
 //! Prints, per database file, the examples, successes, warnings (fingerprints
 //! without examples) and failures, then the totals; `--details` also lists
 //! every warning and failure with its line. Exits with status 1 on failures.
+//! Everything printed that comes from a database (file names, descriptions, param names and
+//! values, patterns, example banners) is escaped: no control character reaches the terminal.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::Parser;
-use recog_compat::{Database, Status, load_dir, verify};
+use recog_compat::{Database, Status, escape_str, load_dir, verify};
 
 #[derive(Parser, Debug)]
 #[command(about = "Verify Recog XML databases against their own examples")]
@@ -24,7 +28,12 @@ struct Args {
     details: bool,
 }
 
-fn run(args: &Args) -> anyhow::Result<bool> {
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let mut paths = args.paths.clone();
     if paths.is_empty() {
         let dir = std::env::var_os("RECOG_XML_DIR")
@@ -39,10 +48,11 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             dbs.push(Database::from_path(p)?);
         }
     }
-    println!(
+    writeln!(
+        out,
         "{:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
         "database", "fps", "examples", "passed", "warnings", "failed"
-    );
+    )?;
     let mut total = [0usize; 5];
     for db in &dbs {
         let r = verify(db)?;
@@ -54,18 +64,25 @@ fn run(args: &Args) -> anyhow::Result<bool> {
                     "FAIL"
                 };
                 // Messages are already escaped by the library.
-                println!("  {}:{}: {tag}: {}", r.name, f.line, f.message);
+                writeln!(
+                    out,
+                    "  {}:{}: {tag}: {}",
+                    escape_str(&r.name),
+                    f.line,
+                    f.message
+                )?;
             }
         }
-        println!(
+        writeln!(
+            out,
             "{:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
-            recog_compat::escape_str(&r.name),
+            escape_str(&r.name),
             r.fingerprints,
             r.examples,
             r.successes,
             r.warnings,
             r.failures
-        );
+        )?;
         for (t, v) in total.iter_mut().zip([
             r.fingerprints,
             r.examples,
@@ -76,7 +93,8 @@ fn run(args: &Args) -> anyhow::Result<bool> {
             *t += v;
         }
     }
-    println!(
+    writeln!(
+        out,
         "{:<28} {:>6} {:>8} {:>8} {:>8} {:>8}",
         format!("TOTAL ({} files)", dbs.len()),
         total[0],
@@ -84,14 +102,10 @@ fn run(args: &Args) -> anyhow::Result<bool> {
         total[2],
         total[3],
         total[4]
-    );
-    Ok(total[4] == 0)
-}
-
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    if !run(&args)? {
-        std::process::exit(1);
+    )?;
+    out.flush()?;
+    if total[4] > 0 {
+        anyhow::bail!("{} examples or fingerprints failed verification", total[4]);
     }
     Ok(())
 }

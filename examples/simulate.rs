@@ -10,7 +10,9 @@
 //! banners in Censys form (`Date: <REDACTED>`). `--show N` prints the first
 //! N banners of the first snapshot, escaped, instead of writing files.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
@@ -61,8 +63,12 @@ enum Form {
     Censys,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
     let config = SimConfig {
         seed: args.seed,
         hosts: args.hosts,
@@ -87,7 +93,8 @@ fn main() -> anyhow::Result<()> {
     if let Some(n) = args.show {
         for rec in sim.snapshot(0)?.take(n) {
             let t = &rec.truth;
-            println!(
+            writeln!(
+                out,
                 "# {}:{} {} {} ({}) {} dynamic bytes",
                 rec.record.ip,
                 rec.record.port,
@@ -95,9 +102,10 @@ fn main() -> anyhow::Result<()> {
                 t.product,
                 t.family,
                 t.dynamic_bytes()
-            );
-            println!("{}\n", banner_parse::escape_bytes(&rec.record.banner));
+            )?;
+            writeln!(out, "{}\n", banner_parse::escape_bytes(&rec.record.banner))?;
         }
+        out.flush()?;
         return Ok(());
     }
 
@@ -114,18 +122,22 @@ fn main() -> anyhow::Result<()> {
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     let records: u64 = manifest.snapshots.iter().map(|s| s.count).sum();
+    let shown = |p: PathBuf| banner_parse::escape_bytes(p.display().to_string().as_bytes());
     for s in &manifest.snapshots {
-        println!(
+        writeln!(
+            out,
             "{}  {:>9} records  {}",
             s.name,
             s.count,
-            args.out.join(&s.records).display()
-        );
+            shown(args.out.join(&s.records))
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "{total} host-snapshots ({records} records online) in {secs:.1} s ({:.0} host-snapshots/s); manifest {}",
         total as f64 / secs,
-        args.out.join(scan_sim::MANIFEST_NAME).display()
-    );
+        shown(args.out.join(scan_sim::MANIFEST_NAME))
+    )?;
+    out.flush()?;
     Ok(())
 }

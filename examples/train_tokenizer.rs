@@ -9,11 +9,14 @@
 //! atomically. Python loads the file with `tokenizers.Tokenizer.from_file`
 //! (see docs/FORMATS.md, "Tokenizer").
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use banner_parse::{OnBadLine, ReadOptions, RecordReader};
+use bannerlm_base::escape_str;
 use bpe_tokenizer::{BannerTokenizer, TrainConfig};
 use clap::Parser;
 
@@ -49,8 +52,11 @@ struct Args {
     quiet: bool,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    bannerlm_base::exit_report(run(&Args::parse()))
+}
+
+fn run(args: &Args) -> anyhow::Result<()> {
     let mut config = TrainConfig::builder()
         .vocab_size(args.vocab_size)
         .min_frequency(args.min_frequency)
@@ -85,18 +91,22 @@ fn main() -> anyhow::Result<()> {
     for reader in &readers {
         if let Some(first) = reader.bad_lines().first() {
             eprintln!(
-                "skipped {} bad lines, first: {first}",
-                reader.bad_line_count()
+                "skipped {} bad lines, first: {}",
+                reader.bad_line_count(),
+                escape_str(&first.to_string())
             );
         }
     }
     tok.save(&args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{} tokens in {:.1} s -> {}",
         tok.vocab_size(),
         start.elapsed().as_secs_f64(),
-        args.out.display()
-    );
+        escape_str(&args.out.display().to_string())
+    )?;
+    out.flush()?;
     Ok(())
 }

@@ -20,11 +20,14 @@
 //! | [`fingerprint`] | `lcs-fingerprint` | regex fingerprints from clusters |
 //! | [`recog`] | `recog-compat` | Rapid7 Recog databases |
 //!
+//! [`terminal::safe_json`] makes JSON that quotes scan data safe to print.
+//!
 //! See `docs/ARCHITECTURE.md` for how the crates depend on each other and
 //! the README for which stages are implemented today.
 
 pub mod allocator;
 pub mod pipeline;
+pub mod terminal;
 
 pub use banner_parse as parse;
 pub use bannerlm_base as base;

@@ -32,10 +32,8 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let config = PipelineConfig::tiny(400).check().expect("valid config");
-    // No Recog directory: the comparison stage must be skipped with a note.
-    let options = PipelineOptions::new(&out)
-        .progress(false)
-        .recog_dir(Some(dir.path().join("no-such-recog-dir")));
+    // Recog switched off (even when RECOG_XML_DIR is set): the stage is skipped with a note.
+    let options = PipelineOptions::new(&out).progress(false).no_recog(true);
     let summary = Pipeline::new(config.clone(), options.clone())
         .run()
         .expect("pipeline run");

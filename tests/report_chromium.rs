@@ -58,9 +58,7 @@ fn report_loads_in_headless_chromium_with_tables_and_figure() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
     let config = PipelineConfig::tiny(300).check().expect("config");
-    let options = PipelineOptions::new(&out)
-        .progress(false)
-        .recog_dir(Some(dir.path().join("absent")));
+    let options = PipelineOptions::new(&out).progress(false).no_recog(true);
     let summary = Pipeline::new(config, options).run().expect("pipeline");
 
     let dom = dump_dom(&browser, &summary.report, &dir.path().join("profile"));

@@ -11,7 +11,7 @@ use super::error::{Error, Result};
 
 /// Where the banners come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 #[non_exhaustive]
 pub enum Input {
     /// A scan simulated by `scan-sim`, with ground truth.
@@ -56,6 +56,7 @@ impl Input {
 
 /// The encoder's size; [`config`](Self::config) turns it into a RoBERTa config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelSize {
     /// Hidden width.
     pub hidden_size: usize,
@@ -146,8 +147,11 @@ pub enum EmbedSnapshots {
 /// assert!(PipelineConfig { epsilons: vec![], ..PipelineConfig::default() }.check().is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Read from a file with [`from_json_file`](Self::from_json_file): a key the configuration
+/// does not have (a misspelling) is an error naming the key and the file, never ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {
     /// The banners.
     pub input: Input,
@@ -295,53 +299,123 @@ impl PipelineConfig {
         }
     }
 
-    /// Validates every field.
+    /// Reads a configuration from a JSON file (for example an earlier run's
+    /// `<out>/config.json`). Keys left out take the [`Default`] values; a key the
+    /// configuration does not have is an error.
+    ///
+    /// ```
+    /// use bannerlm::pipeline::PipelineConfig;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("sizes.json");
+    /// std::fs::write(&path, r#"{"seed": 7, "epsilon": [0.1]}"#)?;
+    /// let err = PipelineConfig::from_json_file(&path).unwrap_err().to_string();
+    /// assert!(err.contains("sizes.json") && err.contains("`epsilon`"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read (or is larger than
+    /// [`MAX_CONFIG_FILE_BYTES`]); [`Error::ConfigFile`] naming the file and serde's message
+    /// (the key, line and column) when it does not parse.
+    pub fn from_json_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        use std::io::Read as _;
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut text = Vec::new();
+        file.take(MAX_CONFIG_FILE_BYTES + 1)
+            .read_to_end(&mut text)
+            .map_err(|e| Error::io(path, e))?;
+        if text.len() as u64 > MAX_CONFIG_FILE_BYTES {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "larger than {MAX_CONFIG_FILE_BYTES} bytes: not a pipeline configuration"
+                    ),
+                ),
+            ));
+        }
+        serde_json::from_slice(&text).map_err(|source| Error::ConfigFile {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Validates every field: sizes are positive and below the documented limits (so that no
+    /// setting can make a run allocate without bound), header names are HTTP tokens.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first bad field.
     pub fn check(self) -> Result<ValidPipelineConfig> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
+        let within = |key: &str, value: usize, min: usize, max: usize| -> Result<()> {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(Error::InvalidConfig(format!(
+                    "{key} must be in {min}..={max}, got {value}"
+                )))
+            }
+        };
         match &self.input {
             Input::Simulated {
                 hosts, snapshots, ..
             } => {
                 if *hosts == 0 || *hosts > scan_sim::MAX_HOSTS {
-                    return bad(format!("hosts must be in 1..={}", scan_sim::MAX_HOSTS));
+                    return bad(format!(
+                        "input.hosts must be in 1..={}, got {hosts}",
+                        scan_sim::MAX_HOSTS
+                    ));
                 }
                 if !(2..=240).contains(snapshots) {
-                    return bad("snapshots must be in 2..=240 (pairs need two)".into());
+                    return bad(format!(
+                        "input.snapshots must be in 2..=240 (pairs need two), got {snapshots}"
+                    ));
                 }
             }
             Input::Files { patterns } => {
                 if patterns.is_empty() || patterns.iter().any(String::is_empty) {
-                    return bad("input patterns must be non-empty".into());
+                    return bad("input.patterns must be non-empty".into());
                 }
             }
         }
-        if self.vocab_size < 300 {
-            return bad("vocab_size must be at least 300 (256 bytes + specials + merges)".into());
-        }
+        within("vocab_size", self.vocab_size, 300, MAX_VOCAB_SIZE)?;
         if self.tokenizer_samples == 0 {
             return bad("tokenizer_samples must be at least 1".into());
         }
         let m = &self.model;
-        if m.hidden_size == 0
-            || m.num_hidden_layers == 0
-            || m.intermediate_size == 0
-            || m.num_attention_heads == 0
-            || !m.hidden_size.is_multiple_of(m.num_attention_heads)
-        {
+        within("model.hidden_size", m.hidden_size, 1, MAX_MODEL_WIDTH)?;
+        within(
+            "model.num_hidden_layers",
+            m.num_hidden_layers,
+            1,
+            MAX_MODEL_LAYERS,
+        )?;
+        within(
+            "model.num_attention_heads",
+            m.num_attention_heads,
+            1,
+            MAX_MODEL_LAYERS,
+        )?;
+        within(
+            "model.intermediate_size",
+            m.intermediate_size,
+            1,
+            4 * MAX_MODEL_WIDTH,
+        )?;
+        if !m.hidden_size.is_multiple_of(m.num_attention_heads) {
             return bad(format!(
-                "model sizes must be positive with heads dividing hidden_size: {m:?}"
+                "model.num_attention_heads ({}) must divide model.hidden_size ({})",
+                m.num_attention_heads, m.hidden_size
             ));
         }
-        if m.max_input_len < 16 {
-            return bad("model.max_input_len must be at least 16".into());
-        }
+        within("model.max_input_len", m.max_input_len, 16, MAX_INPUT_LEN)?;
         for (name, p) in [("pretrain", &self.pretrain), ("finetune", &self.finetune)] {
             if let Err(e) = p.check() {
                 return bad(format!("{name}: {e}"));
             }
+            within(&format!("{name}.batch_size"), p.batch_size, 1, MAX_BATCH)?;
         }
         if self.checkpoint_every == 0 {
             return bad("checkpoint_every must be at least 1".into());
@@ -349,31 +423,89 @@ impl PipelineConfig {
         if self.eval_max_pairs < 2 {
             return bad("eval_max_pairs must be at least 2".into());
         }
-        if self.embed_batch_size == 0 {
-            return bad("embed_batch_size must be at least 1".into());
-        }
+        within("embed_batch_size", self.embed_batch_size, 1, MAX_BATCH)?;
         if self.pca_components == 0 || self.pca_components > m.hidden_size {
             return bad(format!(
-                "pca_components must be in 1..={} (the hidden size)",
-                m.hidden_size
+                "pca_components must be in 1..=model.hidden_size ({}), got {}",
+                m.hidden_size, self.pca_components
             ));
         }
-        if self.min_cluster_size < 2 || self.min_samples == 0 {
-            return bad("min_cluster_size must be >= 2 and min_samples >= 1".into());
-        }
-        if self.epsilons.is_empty() || self.epsilons.iter().any(|e| !(e.is_finite() && *e >= 0.0)) {
-            return bad("epsilons must be a non-empty list of finite values >= 0".into());
-        }
-        if self.fingerprint_headers.is_empty()
-            || self.fingerprint_headers.iter().any(String::is_empty)
+        within(
+            "min_cluster_size",
+            self.min_cluster_size,
+            2,
+            MAX_CLUSTER_PARAM,
+        )?;
+        within("min_samples", self.min_samples, 1, MAX_CLUSTER_PARAM)?;
+        within("epsilons (count)", self.epsilons.len(), 1, MAX_LIST)?;
+        if let Some(e) = self
+            .epsilons
+            .iter()
+            .find(|e| !(e.is_finite() && **e >= 0.0))
         {
-            return bad("fingerprint_headers must be non-empty names".into());
+            return bad(format!("epsilons must be finite values >= 0, got {e}"));
         }
-        if self.fingerprint_k < 2 || self.fingerprint_draws == 0 {
-            return bad("fingerprint_k must be >= 2 and fingerprint_draws >= 1".into());
+        within(
+            "fingerprint_headers (count)",
+            self.fingerprint_headers.len(),
+            1,
+            MAX_LIST,
+        )?;
+        for name in &self.fingerprint_headers {
+            check_header_name(name)?;
         }
+        within("fingerprint_k", self.fingerprint_k, 2, MAX_FINGERPRINT_K)?;
+        within(
+            "fingerprint_draws",
+            self.fingerprint_draws,
+            1,
+            MAX_FINGERPRINT_DRAWS,
+        )?;
+        within("report_examples", self.report_examples, 0, MAX_LIST)?;
         Ok(ValidPipelineConfig(self))
     }
+}
+
+/// Largest pipeline configuration file read (1 MiB).
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1 << 20;
+/// Largest tokenizer vocabulary (the paper: 50,000).
+pub const MAX_VOCAB_SIZE: usize = 1_000_000;
+/// Largest `model.hidden_size` (`model.intermediate_size`: four times that).
+pub const MAX_MODEL_WIDTH: usize = 16_384;
+/// Most `model.num_hidden_layers` and `model.num_attention_heads`.
+pub const MAX_MODEL_LAYERS: usize = 256;
+/// Longest `model.max_input_len` in tokens (the paper: 768).
+pub const MAX_INPUT_LEN: usize = 16_384;
+/// Largest training and embedding batch.
+pub const MAX_BATCH: usize = 65_536;
+/// Largest `min_cluster_size` and `min_samples`.
+pub const MAX_CLUSTER_PARAM: usize = 1_000_000;
+/// Most epsilons, fingerprint headers and report examples.
+pub const MAX_LIST: usize = 64;
+/// Largest `fingerprint_k` (the paper: 10).
+pub const MAX_FINGERPRINT_K: usize = 10_000;
+/// Most `fingerprint_draws` (the paper: 100).
+pub const MAX_FINGERPRINT_DRAWS: usize = 100_000;
+/// Longest fingerprint header name.
+pub const MAX_HEADER_NAME_LEN: usize = 64;
+
+/// Checks that a header name is an HTTP field name (RFC 9110 `token`: letters, digits and
+/// ``!#$%&'*+-.^_`|~``), at most [`MAX_HEADER_NAME_LEN`] bytes and not only dots. Header names
+/// become file names of the output folder, so no separator or control character may pass.
+fn check_header_name(name: &str) -> Result<()> {
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty()
+        || name.len() > MAX_HEADER_NAME_LEN
+        || !name.bytes().all(tchar)
+        || name.bytes().all(|b| b == b'.')
+    {
+        return Err(Error::InvalidConfig(format!(
+            "fingerprint_headers: {:?} is not an HTTP header name (1 to {MAX_HEADER_NAME_LEN} of \
+             the token characters A-Z a-z 0-9 !#$%&'*+-.^_`|~)",
+            bannerlm_base::escape_str(name)
+        )));
+    }
+    Ok(())
 }
 
 /// A checked [`PipelineConfig`] (dereferences to it).
@@ -400,7 +532,7 @@ impl ValidPipelineConfig {
 /// ```
 /// use bannerlm::pipeline::PipelineOptions;
 /// let o = PipelineOptions::new("out").resume(true).progress(false);
-/// assert!(o.resume && !o.progress && o.recog_dir.is_none());
+/// assert!(o.resume && !o.progress && o.recog_dir.is_none() && !o.no_recog);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -413,8 +545,11 @@ pub struct PipelineOptions {
     /// Progress bars on a terminal (plain lines per stage are printed either way).
     pub progress: bool,
     /// Recog XML directory for the comparison stage; `None`: the `RECOG_XML_DIR` variable, else
-    /// the stage is skipped with a note.
+    /// the stage is skipped with a note. A directory given here or in `RECOG_XML_DIR` that
+    /// does not exist is an error, never a silent skip.
     pub recog_dir: Option<PathBuf>,
+    /// Skip the Recog comparison even when `RECOG_XML_DIR` is set.
+    pub no_recog: bool,
 }
 
 impl Default for PipelineOptions {
@@ -431,6 +566,7 @@ impl PipelineOptions {
             resume: false,
             progress: true,
             recog_dir: None,
+            no_recog: false,
         }
     }
 
@@ -455,12 +591,43 @@ impl PipelineOptions {
         self
     }
 
-    /// The Recog directory in effect: the option, else `RECOG_XML_DIR`, if it is a directory.
-    pub fn effective_recog_dir(&self) -> Option<PathBuf> {
-        self.recog_dir
-            .clone()
-            .or_else(|| std::env::var_os("RECOG_XML_DIR").map(PathBuf::from))
-            .filter(|d| d.is_dir())
+    /// Sets [`no_recog`](Self::no_recog).
+    #[must_use]
+    pub fn no_recog(mut self, no_recog: bool) -> Self {
+        self.no_recog = no_recog;
+        self
+    }
+
+    /// The Recog directory in effect: none with [`no_recog`](Self::no_recog), else the option,
+    /// else a non-empty `RECOG_XML_DIR`.
+    ///
+    /// # Errors
+    /// [`Error::RecogDir`] naming the path and where it came from when it is not a directory.
+    pub fn effective_recog_dir(&self) -> Result<Option<PathBuf>> {
+        if self.no_recog {
+            return Ok(None);
+        }
+        let (dir, origin) = if let Some(d) = &self.recog_dir {
+            (d.clone(), "--recog")
+        } else {
+            match std::env::var_os("RECOG_XML_DIR").filter(|v| !v.is_empty()) {
+                Some(d) => (PathBuf::from(d), "RECOG_XML_DIR"),
+                None => return Ok(None),
+            }
+        };
+        let not_dir = |source| Error::RecogDir {
+            path: dir.clone(),
+            origin,
+            source,
+        };
+        match std::fs::metadata(&dir) {
+            Err(e) => Err(not_dir(e)),
+            Ok(m) if !m.is_dir() => Err(not_dir(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "not a directory",
+            ))),
+            Ok(_) => Ok(Some(dir)),
+        }
     }
 }
 
@@ -540,6 +707,87 @@ mod tests {
                 "{c:?}"
             );
         }
+    }
+
+    #[test]
+    fn header_names_are_http_tokens() {
+        for name in [
+            "../../etc/x",
+            "a/b",
+            "x\u{1b}[2J",
+            "..",
+            "",
+            "a b",
+            "Ser\u{e9}ver",
+        ] {
+            let c = PipelineConfig {
+                fingerprint_headers: vec![name.into()],
+                ..PipelineConfig::default()
+            };
+            let e = c.check().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("fingerprint_headers"), "{name:?}: {e}");
+            assert!(!e.chars().any(char::is_control), "{e:?}");
+        }
+        let long = "X".repeat(MAX_HEADER_NAME_LEN + 1);
+        let c = PipelineConfig {
+            fingerprint_headers: vec![long],
+            ..PipelineConfig::default()
+        };
+        assert!(c.check().is_err());
+        let c = PipelineConfig {
+            fingerprint_headers: vec!["X-Powered-By".into(), "Set-Cookie".into()],
+            ..PipelineConfig::default()
+        };
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_key_and_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for (text, key) in [
+            (r#"{"epsilon": [0.1]}"#, "epsilon"),
+            (r#"{"model": {"hidden": 64}}"#, "hidden"),
+            (r#"{"pretrain": {"step": 3}}"#, "step"),
+            (
+                r#"{"input": {"type": "simulated", "hosts": 5, "snapshots": 2, "form": "censys", "host": 1}}"#,
+                "host",
+            ),
+        ] {
+            let path = dir.path().join("my-config.json");
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+            let e = PipelineConfig::from_json_file(&path)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                e.contains("my-config.json") && e.contains(&format!("`{key}`")),
+                "{text}: {e}"
+            );
+        }
+        let path = dir.path().join("ok.json");
+        std::fs::write(&path, r#"{"seed": 3}"#).unwrap_or_else(|e| panic!("{e}"));
+        let c = PipelineConfig::from_json_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.seed, 3);
+        assert_eq!(c.epsilons, PipelineConfig::default().epsilons);
+    }
+
+    #[test]
+    fn a_missing_recog_directory_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let missing = dir.path().join("no-such-recog");
+        let o = PipelineOptions::new("out").recog_dir(Some(missing.clone()));
+        let e = o
+            .effective_recog_dir()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("no-such-recog") && e.contains("--recog"), "{e}");
+        let o = PipelineOptions::new("out")
+            .recog_dir(Some(missing))
+            .no_recog(true);
+        assert!(matches!(o.effective_recog_dir(), Ok(None)));
+        let o = PipelineOptions::new("out").recog_dir(Some(dir.path().to_path_buf()));
+        assert!(matches!(o.effective_recog_dir(), Ok(Some(_))));
     }
 
     #[test]

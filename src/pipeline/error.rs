@@ -40,6 +40,52 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A pipeline configuration file does not parse: bad JSON, a wrong type, or a key the
+    /// configuration does not have (a misspelling is an error, never silently ignored).
+    #[error("pipeline configuration {}: {source}", path.display())]
+    ConfigFile {
+        /// The configuration file.
+        path: PathBuf,
+        /// serde's message: names the key, line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The output folder is not empty and was not made by bannerlm: nothing in it is touched.
+    #[error(
+        "{}: not a bannerlm output folder (it is not empty and has no {marker} marker); \
+         bannerlm writes only into a new or empty folder or an earlier run's output folder, \
+         and never clears what it did not create: choose another --out",
+        path.display()
+    )]
+    ForeignOutput {
+        /// The output folder.
+        path: PathBuf,
+        /// The marker file name bannerlm looks for.
+        marker: &'static str,
+    },
+    /// A stage folder of the output folder lacks bannerlm's mark, so it is not cleared.
+    #[error(
+        "{}: refusing to clear a folder that bannerlm did not create (no {marker} marker); \
+         move it away or choose another --out",
+        path.display()
+    )]
+    ForeignStageDir {
+        /// The stage folder.
+        path: PathBuf,
+        /// The marker file name bannerlm looks for.
+        marker: &'static str,
+    },
+    /// The Recog directory given (option or `RECOG_XML_DIR`) is not a readable directory.
+    #[error("Recog directory {} (from {origin}): {source}", path.display())]
+    RecogDir {
+        /// The directory as given.
+        path: PathBuf,
+        /// Where it came from: `--recog` or `RECOG_XML_DIR`.
+        origin: &'static str,
+        /// Why it cannot be used.
+        #[source]
+        source: std::io::Error,
+    },
     /// A stage crate failed.
     #[error("stage {stage}: {source}")]
     Stage {

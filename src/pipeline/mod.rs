@@ -55,14 +55,17 @@ use std::path::PathBuf;
 use base64::Engine as _;
 
 pub use config::{
-    EmbedSnapshots, Input, ModelSize, PipelineConfig, PipelineOptions, ValidPipelineConfig,
+    EmbedSnapshots, Input, MAX_BATCH, MAX_CLUSTER_PARAM, MAX_CONFIG_FILE_BYTES,
+    MAX_FINGERPRINT_DRAWS, MAX_FINGERPRINT_K, MAX_HEADER_NAME_LEN, MAX_INPUT_LEN, MAX_LIST,
+    MAX_MODEL_LAYERS, MAX_MODEL_WIDTH, MAX_VOCAB_SIZE, ModelSize, PipelineConfig, PipelineOptions,
+    ValidPipelineConfig,
 };
 pub use error::{Error, Result};
 pub use report::escape_html;
-pub use stage::{Stage, StageRecord, peak_rss_kib};
+pub use stage::{RUN_MARKER, STAGE_MARKER, Stage, StageRecord, peak_rss_kib};
 
 use source::Source;
-use stage::{Tracker, read_json, write_atomic, write_json};
+use stage::{Tracker, claim_out_dir, read_json, write_atomic, write_json};
 use stages::{Ctx, paths};
 
 /// Where the run's results are and its key figures.
@@ -100,17 +103,24 @@ impl Pipeline {
 
     /// Runs every stage (skipping those up to date when resuming) and writes the report.
     ///
+    /// The output folder must be new, empty, or an earlier run's (it holds [`RUN_MARKER`]);
+    /// only stage folders that bannerlm made (they hold [`STAGE_MARKER`]) are ever cleared.
+    ///
     /// # Errors
-    /// The first stage error, with the stage's name; I/O errors with the path.
+    /// [`Error::RecogDir`] when the Recog directory given does not exist;
+    /// [`Error::ForeignOutput`] for a non-empty output folder that is not bannerlm's and
+    /// [`Error::ForeignStageDir`] for a stage folder it did not make (both before anything is
+    /// written or removed); the first stage error, with the stage's name; I/O errors with the
+    /// path.
     pub fn run(&self) -> Result<RunSummary> {
         let config = self.config.config();
         let out = self.options.out_dir.clone();
-        std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+        let recog_dir = self.options.effective_recog_dir()?;
+        claim_out_dir(&out)?;
         let mut tracker = Tracker::new(out.clone(), self.options.resume, self.options.progress);
         let device = roberta_model::default_device().map_err(Error::stage("device"))?;
         let source = Source::open(config)?;
         write_json(&out.join("config.json"), config)?;
-        let recog_dir = self.options.effective_recog_dir();
         let mut records = Vec::new();
 
         let c = config;

@@ -5,6 +5,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use bannerlm_base::AtomicFile;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -100,27 +101,10 @@ pub struct StageRecord {
     pub skipped: bool,
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+/// Writes `bytes` to `path` atomically ([`bannerlm_base::write_atomic`]: a temporary file in
+/// the same folder, `fsync`, rename, `fsync` of the folder).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".bannerlm-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    bannerlm_base::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 /// Serialises `value` as pretty JSON into `path` atomically.
@@ -136,32 +120,106 @@ pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> 
     serde_json::from_slice(&bytes).map_err(|e| Error::json(path, e))
 }
 
-/// Builds a file through a writer into a temporary file, then renames it into place.
+/// Builds a file through a buffered writer into a [`bannerlm_base::AtomicFile`]; the file
+/// appears (synced) only when `f` succeeds.
 pub(crate) fn write_with<F>(path: &Path, f: F) -> Result<()>
 where
-    F: FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> Result<()>,
+    F: FnOnce(&mut std::io::BufWriter<&mut AtomicFile>) -> Result<()>,
 {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".bannerlm-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let mut file = AtomicFile::create(path).map_err(|e| Error::io(path, e))?;
     {
-        let mut w = std::io::BufWriter::new(tmp.as_file());
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut file);
         f(&mut w)?;
         w.flush().map_err(|e| Error::io(path, e))?;
     }
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(path, e))?;
+    file.commit().map_err(|e| Error::io(path, e))
+}
+
+/// The file that marks a folder as a bannerlm output folder (written first, into a new or empty
+/// folder). A non-empty folder without it is never written to.
+pub const RUN_MARKER: &str = ".bannerlm-run";
+
+/// The file that marks a stage folder as made by bannerlm. Only folders holding it are ever
+/// cleared.
+pub const STAGE_MARKER: &str = ".bannerlm-stage";
+
+fn marker_text() -> String {
+    format!(
+        "{{\"made_by\": \"bannerlm\", \"version\": \"{}\"}}\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Makes `out` a bannerlm output folder, or checks that it is one: a missing or empty folder
+/// gets the [`RUN_MARKER`]; a folder with the marker is accepted; anything else (a file, a
+/// non-empty folder without the marker) is refused without touching it.
+///
+/// # Errors
+/// [`Error::ForeignOutput`] for a non-empty folder without the marker; [`Error::Io`] when
+/// `out` is not a folder or cannot be created or read.
+pub(crate) fn claim_out_dir(out: &Path) -> Result<()> {
+    match std::fs::metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        }
+        Err(e) => return Err(Error::io(out, e)),
+        Ok(meta) if !meta.is_dir() => {
+            return Err(Error::io(
+                out,
+                std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "the output path exists and is not a folder",
+                ),
+            ));
+        }
+        Ok(_) => {
+            let marker = out.join(RUN_MARKER);
+            if marker.is_file() {
+                bannerlm_base::remove_stale_temps(out).map_err(|e| Error::io(out, e))?;
+                return Ok(());
+            }
+            let mut entries = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?;
+            if entries.next().is_some() {
+                return Err(Error::ForeignOutput {
+                    path: out.to_path_buf(),
+                    marker: RUN_MARKER,
+                });
+            }
+        }
     }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    write_atomic(&out.join(RUN_MARKER), marker_text().as_bytes())
+}
+
+/// Removes a stage folder of an earlier run, only if bannerlm made it ([`STAGE_MARKER`]).
+fn clear_stage_dir(dir: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+        Ok(meta) => meta,
+    };
+    // A link or a file in a stage's place is not ours: never follow or remove it.
+    if !meta.is_dir() || !dir.join(STAGE_MARKER).is_file() {
+        return Err(Error::ForeignStageDir {
+            path: dir.to_path_buf(),
+            marker: STAGE_MARKER,
+        });
+    }
+    std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))
+}
+
+/// Creates a stage folder (if needed) and marks it as bannerlm's.
+fn mark_stage_dir(dir: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::ForeignStageDir {
+            path: dir.to_path_buf(),
+            marker: STAGE_MARKER,
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let marker = dir.join(STAGE_MARKER);
+    if !marker.is_file() {
+        write_atomic(&marker, marker_text().as_bytes())?;
+    }
     Ok(())
 }
 
@@ -259,15 +317,17 @@ impl Tracker {
         let resume_inner = self.resume
             && started.is_file()
             && read_json::<serde_json::Value>(&started).ok().as_ref() == Some(&chain);
-        if !resume_inner {
-            let dir = self.dir(stage);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let dir = self.dir(stage);
+        if resume_inner {
+            // Continue the stage's checkpoints; drop what a killed writer left behind.
+            if dir.is_dir() {
+                bannerlm_base::remove_stale_temps(&dir).map_err(|e| Error::io(&dir, e))?;
             }
+        } else {
+            clear_stage_dir(&dir)?;
             write_json(&started, &chain)?;
         }
-        let dir = self.dir(stage);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        mark_stage_dir(&dir)?;
         self.dirty = true;
         reset_peak_rss();
         self.line(&format!(
@@ -393,6 +453,78 @@ mod tests {
             !out.join("input/x.txt").exists(),
             "stale outputs are removed"
         );
+    }
+
+    #[test]
+    fn an_unmarked_stage_folder_is_never_cleared() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().to_path_buf();
+        claim_out_dir(&out).unwrap_or_else(|e| panic!("{e}"));
+        // A user's folder that happens to have a stage's name, inside a bannerlm folder.
+        std::fs::create_dir_all(out.join("input/keep")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(out.join("input/keep/data.txt"), b"mine").unwrap_or_else(|e| panic!("{e}"));
+        let mut t = Tracker::new(out.clone(), false, false);
+        let r = t.begin(Stage::Input, serde_json::json!({}));
+        assert!(
+            matches!(r, Err(Error::ForeignStageDir { ref path, .. }) if path.ends_with("input")),
+            "{:?}",
+            r.err()
+        );
+        assert_eq!(
+            std::fs::read(out.join("input/keep/data.txt")).unwrap_or_default(),
+            b"mine"
+        );
+        // A stage folder bannerlm made is marked, and cleared on a rerun.
+        let mut t = Tracker::new(out.clone(), false, false);
+        let Ok(Err(_)) = t.begin(Stage::Tokenizer, serde_json::json!({})) else {
+            panic!("a fresh stage must run");
+        };
+        assert!(out.join("tokenizer").join(STAGE_MARKER).is_file());
+        std::fs::write(out.join("tokenizer/old.json"), b"{}").unwrap_or_else(|e| panic!("{e}"));
+        let mut t = Tracker::new(out.clone(), false, false);
+        let Ok(Err(_)) = t.begin(Stage::Tokenizer, serde_json::json!({})) else {
+            panic!("a fresh stage must run");
+        };
+        assert!(!out.join("tokenizer/old.json").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_stage_folder_is_neither_followed_nor_removed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().join("out");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(elsewhere.join(STAGE_MARKER), b"").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(elsewhere.join("precious"), b"x").unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&out).unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(&elsewhere, out.join("embed")).unwrap_or_else(|e| panic!("{e}"));
+        let mut t = Tracker::new(out.clone(), false, false);
+        let r = t.begin(Stage::Embed, serde_json::json!({}));
+        assert!(matches!(r, Err(Error::ForeignStageDir { .. })));
+        assert!(elsewhere.join("precious").is_file());
+    }
+
+    #[test]
+    fn claim_marks_new_and_empty_folders_and_refuses_others() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let new = dir.path().join("new/out");
+        claim_out_dir(&new).unwrap_or_else(|e| panic!("{e}"));
+        assert!(new.join(RUN_MARKER).is_file());
+        claim_out_dir(&new).unwrap_or_else(|e| panic!("a marked folder is ours: {e}"));
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&empty).unwrap_or_else(|e| panic!("{e}"));
+        assert!(empty.join(RUN_MARKER).is_file());
+        let user = dir.path().join("user");
+        std::fs::create_dir_all(user.join("report")).unwrap_or_else(|e| panic!("{e}"));
+        let r = claim_out_dir(&user);
+        assert!(matches!(r, Err(Error::ForeignOutput { .. })), "{r:?}");
+        assert!(!user.join(RUN_MARKER).exists());
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(claim_out_dir(&file), Err(Error::Io { .. })));
+        assert_eq!(std::fs::read(&file).unwrap_or_default(), b"x");
     }
 
     #[test]

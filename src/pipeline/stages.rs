@@ -382,6 +382,25 @@ fn pair_distances(corpus: &PairCorpus, emb: &[Vec<f32>], seed: u64) -> Distances
     out
 }
 
+/// SHA-256 over the keys and banners of `rows`, in order, with their count.
+fn records_digest(rows: &[Row]) -> serde_json::Value {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for (r, _) in rows {
+        let key = r.key().to_string();
+        h.update((key.len() as u64).to_le_bytes());
+        h.update(key.as_bytes());
+        h.update((r.banner.len() as u64).to_le_bytes());
+        h.update(&r.banner);
+    }
+    let hex = h.finalize().iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    serde_json::json!({"count": rows.len(), "sha256": hex})
+}
+
 /// Embeds every chosen record into the `.npy` + ids store, resumably.
 pub(crate) fn embed(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serde_json::Value)> {
     const CHUNK: usize = 4_096;
@@ -392,10 +411,16 @@ pub(crate) fn embed(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serde_j
     write_json(&ctx.path(paths::PRODUCTS), &products)?;
     let (npy, ids) = (ctx.path(paths::EMBEDDINGS), ctx.path(paths::IDS));
     let dim = embedder.dim();
+    // What the rows are made from (model, tokenizer, pooling and the records themselves),
+    // so that a resume never appends rows of another model or another input.
+    let source = embedder
+        .store_source(&[])
+        .map_err(Ctx::stage_err(Stage::Embed))?
+        .with("records", records_digest(&rows));
     let mut writer = if resume {
-        StoreWriter::resume(&npy, &ids, dim).map_err(err)?
+        StoreWriter::resume_with(&npy, &ids, dim, &source).map_err(err)?
     } else {
-        StoreWriter::create(&npy, &ids, dim).map_err(Ctx::stage_err(Stage::Embed))?
+        StoreWriter::create_with(&npy, &ids, dim, &source).map_err(Ctx::stage_err(Stage::Embed))?
     };
     let done = usize::try_from(writer.rows())
         .unwrap_or(usize::MAX)
@@ -431,13 +456,11 @@ pub(crate) fn pca(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
     let k = ctx.config.pca_components.min(x.ncols());
     let pca = PcaParams::new(k).fit(&x).map_err(err)?;
     let reduced = pca.transform(&x).map_err(Ctx::stage_err(Stage::Pca))?;
-    let tmp = ctx.path("pca/.pca.json.tmp");
-    pca.save(&tmp).map_err(Ctx::stage_err(Stage::Pca))?;
-    std::fs::rename(&tmp, ctx.path(paths::PCA)).map_err(|e| Error::io(ctx.path(paths::PCA), e))?;
-    let tmp = ctx.path("pca/.reduced.npy.tmp");
-    embed_index::write_npy(&tmp, &reduced).map_err(Ctx::stage_err(Stage::Pca))?;
-    std::fs::rename(&tmp, ctx.path(paths::REDUCED))
-        .map_err(|e| Error::io(ctx.path(paths::REDUCED), e))?;
+    // Both writers are atomic themselves (temporary file, fsync, rename).
+    pca.save(ctx.path(paths::PCA))
+        .map_err(Ctx::stage_err(Stage::Pca))?;
+    embed_index::write_npy(ctx.path(paths::REDUCED), &reduced)
+        .map_err(Ctx::stage_err(Stage::Pca))?;
     let kept = pca
         .cumulative_variance_ratio()
         .last()
@@ -677,7 +700,11 @@ pub(crate) fn fingerprint(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Val
             continue;
         }
         let xml = db.to_xml().map_err(Ctx::stage_err(Stage::Fingerprint))?;
-        let rel_path = format!("{}/{}.xml", paths::RECOG_XML, db.matches);
+        let rel_path = format!(
+            "{}/{}.xml",
+            paths::RECOG_XML,
+            bannerlm_base::safe_file_stem(&db.matches)
+        );
         write_atomic(&ctx.path(&rel_path), xml.as_bytes())?;
         outputs.push(rel_path);
     }

@@ -28,6 +28,44 @@ pub enum Error {
         /// What is wrong with the line.
         kind: BadLineKind,
     },
+    /// The input starts with the gzip magic bytes (`1f 8b`) but is not valid
+    /// gzip: a corrupt or truncated stream, or trailing bytes after the last
+    /// gzip member that are not another member. Records decoded before the
+    /// bad spot have been yielded; reading stops here.
+    #[error("{}: invalid gzip data at compressed byte {offset}: {source}", path.display())]
+    Gzip {
+        /// The file being read (`<stdin>`/`<memory>` for other sources).
+        path: PathBuf,
+        /// How many compressed bytes of the file the decoder had consumed
+        /// when it failed (for a truncated stream: the file's length).
+        offset: u64,
+        /// The decoder's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A temporary spill file of a [`PairJoin`](crate::PairJoin) could not be
+    /// written or read back. The message names the original input and the
+    /// record's line in it (when known), not only the temporary file, which
+    /// is removed when the join ends.
+    #[error(
+        "pairing {}{}: temporary spill file {}: {source}",
+        input.display(),
+        line.map(|l| format!(":{l}")).unwrap_or_default(),
+        spill.display()
+    )]
+    Spill {
+        /// The original input the record came from (a file name, or the name
+        /// given with [`PairJoin::names`](crate::PairJoin::names)).
+        input: PathBuf,
+        /// The record's line in `input` (its 1-based position when the input
+        /// was an iterator of records); `None` when it could not be read back.
+        line: Option<u64>,
+        /// The temporary file (already removed when this error is seen).
+        spill: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A parameter was outside its valid range.
     #[error("invalid parameter `{name}`: {reason}")]
     InvalidParam {
@@ -61,6 +99,13 @@ pub enum BadLineKind {
     /// [`ReadOptions::max_line_bytes`](crate::ReadOptions::max_line_bytes)).
     #[error("line longer than {0} bytes")]
     LineTooLong(usize),
+    /// The banner rebuilt from the record (zgrab2's `headers` map) would be
+    /// longer than the reader's line limit (see
+    /// [`ReadOptions::max_line_bytes`](crate::ReadOptions::max_line_bytes)).
+    /// The rebuild stops at the limit, so a small record that expands into
+    /// many header lines cannot exhaust memory.
+    #[error("banner rebuilt from the record is longer than {0} bytes")]
+    BannerTooLong(usize),
     /// The record is well-formed but holds no banner (e.g. a failed zgrab2 scan).
     #[error("no banner in record: {0}")]
     NoBanner(String),

@@ -54,8 +54,6 @@ pub fn render_labels(bytes: &[u8], labels: &[crate::Label], style: LabelStyle) -
     out
 }
 
-/// Invisible formatting characters that can reorder or hide terminal text.
-
 #[cfg(test)]
 mod tests {
     use super::*;

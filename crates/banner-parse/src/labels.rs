@@ -4,7 +4,16 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::http::HttpBanner;
-use crate::matching::Matcher;
+use crate::matching::{MAX_MATCH_WORK, Matcher};
+
+/// Longest value prefix that labelling compares (default of
+/// [`LabelParams::max_value_bytes`]): 4096 bytes per value, per side. The
+/// bytes of a value beyond it are [`Label::Dynamic`]. Values up to this
+/// length are labelled exactly as the paper's code (CPython's difflib) does,
+/// as long as the pair stays within its work limit
+/// ([`LabelParams::max_work`], [`MAX_MATCH_WORK`] by default), which real
+/// banners stay far below.
+pub const MAX_LABEL_VALUE_BYTES: usize = 4096;
 
 /// The label of one banner byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -40,15 +49,23 @@ impl BannerKind {
     }
 }
 
-/// Parameters of the labelling rule. The defaults are the paper's.
+/// Parameters of the labelling rule. The defaults are the paper's, with
+/// bounds on the work per pair ([`max_value_bytes`](Self::max_value_bytes),
+/// [`max_work`](Self::max_work)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelParams {
     min_match: usize,
+    max_value_bytes: usize,
+    max_work: u64,
 }
 
 impl Default for LabelParams {
     fn default() -> Self {
-        LabelParams { min_match: 3 }
+        LabelParams {
+            min_match: 3,
+            max_value_bytes: MAX_LABEL_VALUE_BYTES,
+            max_work: MAX_MATCH_WORK,
+        }
     }
 }
 
@@ -71,6 +88,36 @@ impl LabelParams {
     /// The minimum block length.
     pub fn get_min_match(&self) -> usize {
         self.min_match
+    }
+
+    /// Only the first `n` bytes of each value are compared (default
+    /// [`MAX_LABEL_VALUE_BYTES`]); the rest of a longer value is
+    /// [`Label::Dynamic`]. Bounds the cost of one field: matching two
+    /// values of `n` bytes scans at most `n²` byte pairs per block found.
+    #[must_use]
+    pub fn max_value_bytes(mut self, n: usize) -> Self {
+        self.max_value_bytes = n;
+        self
+    }
+
+    /// The longest value prefix compared.
+    pub fn get_max_value_bytes(&self) -> usize {
+        self.max_value_bytes
+    }
+
+    /// Work limit for one pair, in matching steps over all its fields
+    /// (default [`MAX_MATCH_WORK`]; see [`Matcher`]). When it is reached,
+    /// the blocks found so far are kept and the bytes not yet compared are
+    /// [`Label::Dynamic`]; [`Labeler::last_truncated`] tells.
+    #[must_use]
+    pub fn max_work(mut self, steps: u64) -> Self {
+        self.max_work = steps;
+        self
+    }
+
+    /// The work limit per pair.
+    pub fn get_max_work(&self) -> u64 {
+        self.max_work
     }
 }
 
@@ -161,6 +208,14 @@ fn fields(raw: &[u8], kind: BannerKind) -> Vec<(FieldKey, Range<usize>)> {
 /// values of headers present in only one banner), and everything that is not
 /// a value (header names, `: `, line ends, `HTTP/`) is [`Label::Unlabelled`].
 ///
+/// **Bounded work.** difflib's worst case is cubic in the value length (a
+/// 300 KB header value takes hours), and banners are written by whoever runs
+/// the device. Only the first [`MAX_LABEL_VALUE_BYTES`] (4096) bytes of each
+/// value are compared, the rest of a longer value is dynamic, and the
+/// matching of one pair stops after [`MAX_MATCH_WORK`] steps (see
+/// [`LabelParams`]). Below these bounds the labels are exactly those of the
+/// paper's code.
+///
 /// ```
 /// use banner_parse::{label_pair, BannerKind, Label};
 ///
@@ -182,6 +237,8 @@ pub fn label_pair(a: &[u8], b: &[u8], kind: BannerKind) -> PairLabels {
 pub struct Labeler {
     params: LabelParams,
     matcher: Matcher,
+    work: u64,
+    truncated: bool,
 }
 
 impl Labeler {
@@ -190,7 +247,23 @@ impl Labeler {
         Labeler {
             params,
             matcher: Matcher::new(),
+            work: 0,
+            truncated: false,
         }
+    }
+
+    /// Matching steps the last [`label`](Self::label) call took, over all
+    /// fields (at most [`LabelParams::max_work`]).
+    pub fn last_work(&self) -> u64 {
+        self.work
+    }
+
+    /// Whether the last [`label`](Self::label) call stopped at the work
+    /// limit, or compared only a prefix of some value
+    /// ([`LabelParams::max_value_bytes`]): some bytes were then labelled
+    /// dynamic without being compared.
+    pub fn last_truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Labels a pair; see [`label_pair`] for the rule.
@@ -207,10 +280,22 @@ impl Labeler {
         }
         let index_b: HashMap<&FieldKey, &Range<usize>> = fb.iter().map(|(k, r)| (k, r)).collect();
         let mut matched = 0;
+        self.work = 0;
+        self.truncated = false;
+        let cap = self.params.max_value_bytes;
         for (key, ra) in &fa {
             let Some(rb) = index_b.get(key) else { continue };
             let (va, vb) = (&a[ra.clone()], &b[(*rb).clone()]);
-            for m in self.matcher.matching_blocks(va, vb) {
+            // Compare bounded prefixes; the rest of a longer value stays dynamic.
+            if va.len() > cap || vb.len() > cap {
+                self.truncated = true;
+            }
+            let (va, vb) = (&va[..va.len().min(cap)], &vb[..vb.len().min(cap)]);
+            let budget = self.params.max_work.saturating_sub(self.work);
+            let blocks = self.matcher.matching_blocks_within(va, vb, budget);
+            self.work = self.work.saturating_add(self.matcher.last_work());
+            self.truncated |= self.matcher.last_truncated();
+            for m in blocks {
                 if m.len < self.params.min_match {
                     continue;
                 }
@@ -230,6 +315,7 @@ impl Labeler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matching::{MAX_MATCH_WORK, Matcher};
 
     #[test]
     fn names_are_unlabelled_values_labelled() {
@@ -272,5 +358,91 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn header_banner(value: &[u8]) -> Vec<u8> {
+        let mut v = b"HTTP/1.1 200 OK\r\nX-Pad: ".to_vec();
+        v.extend_from_slice(value);
+        v.extend_from_slice(b"\r\nServer: nginx/1.25.3\r\n");
+        v
+    }
+
+    /// Issue 24, item 3: a 300 KB header value made difflib (and the old
+    /// labeller, its exact copy) run for hours: `"a" * n` against
+    /// `"ab" * (n / 2)` costs ~n³/12 steps. Now the work of a pair is bounded
+    /// by a step count, whatever the value length.
+    #[test]
+    fn quadratic_300kb_pair_is_bounded() {
+        let n = 300_000;
+        let a = header_banner(&vec![b'a'; n]);
+        let b = header_banner(&b"ab".repeat(n / 2));
+        let mut labeler = Labeler::default();
+        let l = labeler.label(&a, &b, BannerKind::Http);
+        assert!(
+            labeler.last_work() <= MAX_MATCH_WORK,
+            "{}",
+            labeler.last_work()
+        );
+        assert!(labeler.last_truncated());
+        assert_eq!((l.a.len(), l.b.len()), (a.len(), b.len()));
+        // Value bytes beyond the cap are dynamic, uncompared.
+        let start = b"HTTP/1.1 200 OK\r\nX-Pad: ".len();
+        assert!(
+            l.a[start + MAX_LABEL_VALUE_BYTES..start + n]
+                .iter()
+                .all(|x| *x == Label::Dynamic)
+        );
+        // The status line was compared before the budget ran out, and every
+        // stable run is a real match of at least 3 bytes.
+        assert_eq!(&l.a[5..15], &[Label::Stable; 10]);
+        assert_eq!(
+            l.a.iter().filter(|x| **x == Label::Stable).count(),
+            l.matched
+        );
+
+        // What the old, unbounded matcher costs: cubic growth (8x per
+        // doubling), extrapolated to 300 KB far beyond 10^14 steps.
+        let unbounded = |k: usize| {
+            let mut m = Matcher::new().work_limit(u64::MAX);
+            m.matching_blocks(&vec![b'a'; k], &b"ab".repeat(k / 2));
+            m.last_work()
+        };
+        let (w256, w512) = (unbounded(256), unbounded(512));
+        assert!(w512 > 6 * w256, "{w256} -> {w512}");
+        let extrapolated = w512 as f64 * (n as f64 / 512.0).powi(3);
+        assert!(extrapolated > 1e14, "{extrapolated}");
+        assert!(extrapolated > 1e6 * MAX_MATCH_WORK as f64);
+    }
+
+    /// Values under the cap are labelled as without any bound (the
+    /// parity fixtures check the matcher against CPython itself).
+    #[test]
+    fn values_under_the_cap_are_labelled_as_unbounded() {
+        let a = header_banner(&b"id=4f1a9c; path=/; HttpOnly; ".repeat(100));
+        let b = header_banner(&b"id=77b0e2; path=/; HttpOnly; ".repeat(100));
+        assert!(a.len() < MAX_LABEL_VALUE_BYTES + 100);
+        let mut bounded = Labeler::default();
+        let mut free = Labeler::new(
+            LabelParams::default()
+                .max_value_bytes(usize::MAX)
+                .max_work(u64::MAX),
+        );
+        let (x, y) = (
+            bounded.label(&a, &b, BannerKind::Http),
+            free.label(&a, &b, BannerKind::Http),
+        );
+        assert!(!bounded.last_truncated());
+        assert_eq!(x, y);
+    }
+
+    /// Equal long values are one block, found without the quadratic scan.
+    #[test]
+    fn equal_values_are_stable_at_constant_work() {
+        let a = header_banner(&vec![b'a'; MAX_LABEL_VALUE_BYTES]);
+        let mut labeler = Labeler::default();
+        let l = labeler.label(&a, &a, BannerKind::Http);
+        assert!(!labeler.last_truncated());
+        assert!(labeler.last_work() <= 3, "{}", labeler.last_work());
+        assert_eq!(l.matched, 10 + MAX_LABEL_VALUE_BYTES + 12);
     }
 }

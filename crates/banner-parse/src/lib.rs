@@ -17,7 +17,11 @@
 //!   ([`matching_blocks`]); blocks shorter than 3 bytes are dropped; matched
 //!   bytes are stable, other value bytes dynamic, header names and the leading
 //!   `HTTP/` unlabelled. Labels are per byte of the original banner, ready to
-//!   be aligned with tokens.
+//!   be aligned with tokens. The work per pair is bounded (difflib is cubic
+//!   in the worst case): only the first [`MAX_LABEL_VALUE_BYTES`] (4096)
+//!   bytes of a value are compared, the rest is dynamic, and one pair stops
+//!   after [`MAX_MATCH_WORK`] matching steps. Below these bounds labels are
+//!   exactly the paper's.
 //! - **Display** ([`escape_bytes`]): banners are attacker-controlled; escape
 //!   them before printing.
 //!
@@ -54,7 +58,13 @@
 //! use banner_parse::{OnBadLine, ReadOptions, RecordReader};
 //!
 //! let mut reader = RecordReader::open("scan.jsonl.gz", ReadOptions::default().on_bad_line(OnBadLine::Skip))?;
-//! let n = reader.by_ref().filter(|r| r.is_ok()).count();
+//! // Bad lines are skipped, but an `Err` (an I/O error, corrupt gzip) still
+//! // ends the file: never drop it (`filter(Result::is_ok)`, `flatten()`).
+//! let mut n = 0u64;
+//! for record in reader.by_ref() {
+//!     record?;
+//!     n += 1;
+//! }
 //! eprintln!("{n} records, {} bad lines", reader.bad_line_count());
 //! for bad in reader.bad_lines() {
 //!     eprintln!("{bad}");
@@ -79,8 +89,11 @@ mod write;
 pub use error::{BadLineKind, Error, Result};
 pub use escape::{LabelStyle, escape_bytes, render_labels};
 pub use http::{Header, HttpBanner, StatusLine};
-pub use labels::{BannerKind, Label, LabelParams, Labeler, PairLabels, label_pair, label_runs};
-pub use matching::{MatchBlock, Matcher, matching_blocks};
+pub use labels::{
+    BannerKind, Label, LabelParams, Labeler, MAX_LABEL_VALUE_BYTES, PairLabels, label_pair,
+    label_runs,
+};
+pub use matching::{MAX_MATCH_WORK, MatchBlock, Matcher, matching_blocks};
 pub use pair::{BannerPair, PairJoin, PairStats, PairStream, Pairing, pair_in_memory};
 pub use read::{BadLine, Format, OnBadLine, ReadOptions, RecordReader};
 pub use record::{BannerRecord, RecordKey, ServiceKey};

@@ -1,11 +1,12 @@
 //! Streaming readers for banner records: bannerlm JSONL, zgrab2 HTTP output,
 //! Censys BigQuery JSON exports and plain text, plain or gzip-compressed.
 
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -118,7 +119,11 @@ impl ReadOptions {
     }
     /// Longest accepted line in bytes (default 64 MiB). A longer line is a bad
     /// line ([`BadLineKind::LineTooLong`]) and is drained without being held
-    /// in memory, so one missing newline cannot exhaust memory.
+    /// in memory, so one missing newline cannot exhaust memory. The same
+    /// limit bounds a banner that a record expands into (zgrab2's `headers`
+    /// map is rebuilt into header lines): a longer one is a bad line
+    /// ([`BadLineKind::BannerTooLong`]), and no record this reader yields
+    /// has a banner longer than the limit.
     #[must_use]
     pub fn max_line_bytes(mut self, n: usize) -> Self {
         self.max_line_bytes = Some(n);
@@ -134,6 +139,24 @@ impl ReadOptions {
 
 /// Streams [`BannerRecord`]s from a file, stdin or any reader, in constant
 /// memory (one line at a time). Gzip input is detected by its magic bytes.
+///
+/// # The iteration contract
+///
+/// - Every non-blank line is accounted for: it is either yielded as a record
+///   ([`record_count`](Self::record_count)) or, under [`OnBadLine::Skip`],
+///   counted as a bad line ([`bad_line_count`](Self::bad_line_count)).
+/// - An `Err` item **ends the iteration**: every later call of `next` returns
+///   `None`. It is one of
+///   - [`Error::BadLine`] (file and line) under [`OnBadLine::Fail`];
+///   - [`Error::Io`] (file) when reading the source fails;
+///   - [`Error::Gzip`] (file and compressed byte offset) when the input
+///     starts with the gzip magic bytes `1f 8b` but is not valid gzip
+///     (corrupt, truncated, or followed by bytes that are not another gzip
+///     member). The records decoded before the bad spot have been yielded.
+///
+///   So an `Err` is never a line to skip: code that drops errors
+///   (`flatten()`, `filter_map(Result::ok)`) silently loses the rest of the
+///   file. Even under [`OnBadLine::Skip`], check for `Err`.
 ///
 /// ```no_run
 /// use banner_parse::{OnBadLine, ReadOptions, RecordReader};
@@ -153,6 +176,8 @@ impl ReadOptions {
 /// ```
 pub struct RecordReader {
     input: Box<dyn BufRead + Send>,
+    /// Compressed-byte counter when the input is gzip.
+    gzip: Option<Arc<GzipProgress>>,
     path: PathBuf,
     opts: ReadOptions,
     format: Format,
@@ -176,6 +201,58 @@ impl std::fmt::Debug for RecordReader {
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// What a gzip decoder has consumed of its compressed source, shared between
+/// the [`CountingReader`] under the decoder and the [`RecordReader`] on top.
+#[derive(Debug, Default)]
+struct GzipProgress {
+    /// Compressed bytes consumed by the decoder.
+    consumed: AtomicU64,
+    /// Whether the source itself (not the decoder) failed.
+    source_failed: AtomicBool,
+}
+
+/// A `BufRead` that counts the bytes its user consumes and records whether
+/// the source failed, so that a decoder error can be told apart from an
+/// I/O error and located in the compressed file.
+struct CountingReader<R> {
+    inner: R,
+    progress: Arc<GzipProgress>,
+}
+
+impl<R: BufRead> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(buf.len());
+            buf[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for CountingReader<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self.inner.fill_buf() {
+            Ok(b) => Ok(b),
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    self.progress.source_failed.store(true, Ordering::Relaxed);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+        self.progress
+            .consumed
+            .fetch_add(u64::try_from(amt).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+}
+
 impl RecordReader {
     /// Opens `path` (`-` for stdin); gzip is detected from the content.
     ///
@@ -190,7 +267,10 @@ impl RecordReader {
         Self::from_reader(file, path, opts)
     }
 
-    /// Reads from any byte source; `name` is used in error reports.
+    /// Reads from any byte source; `name` is used in error reports. Input
+    /// that starts with the gzip magic bytes is decompressed (all members of
+    /// a multi-member file); see the type's docs for what a corrupt stream
+    /// yields.
     ///
     /// # Errors
     /// [`Error::Io`] when the first bytes cannot be read.
@@ -202,16 +282,25 @@ impl RecordReader {
         let path = name.into();
         let mut buffered = BufReader::with_capacity(1 << 16, reader);
         let head = buffered.fill_buf().map_err(|e| Error::io(&path, e))?;
-        let input: Box<dyn BufRead + Send> = if head.starts_with(&GZIP_MAGIC) {
-            Box::new(BufReader::with_capacity(
-                1 << 16,
-                flate2::bufread::MultiGzDecoder::new(buffered),
-            ))
+        let (input, gzip): (Box<dyn BufRead + Send>, _) = if head.starts_with(&GZIP_MAGIC) {
+            let progress = Arc::new(GzipProgress::default());
+            let counted = CountingReader {
+                inner: buffered,
+                progress: Arc::clone(&progress),
+            };
+            (
+                Box::new(BufReader::with_capacity(
+                    1 << 16,
+                    flate2::bufread::MultiGzDecoder::new(counted),
+                )),
+                Some(progress),
+            )
         } else {
-            Box::new(buffered)
+            (Box::new(buffered), None)
         };
         Ok(RecordReader {
             input,
+            gzip,
             path,
             format: opts.format,
             opts,
@@ -222,6 +311,13 @@ impl RecordReader {
             records: 0,
             done: false,
         })
+    }
+
+    /// The name errors and bad-line reports give for this input: the path
+    /// given to [`open`](Self::open), `<stdin>`, or the `name` given to
+    /// [`from_reader`](Self::from_reader).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// The format in use (resolved once the first line was read under [`Format::Auto`]).
@@ -244,9 +340,26 @@ impl RecordReader {
         self.records
     }
 
-    /// Lines read so far.
+    /// Lines read so far (after a record was yielded: the record's line).
     pub fn lines_read(&self) -> u64 {
         self.line_no
+    }
+
+    /// The error for a failed read: [`Error::Gzip`] when the gzip decoder
+    /// (not the source under it) failed, else [`Error::Io`].
+    fn read_error(&self, e: std::io::Error) -> Error {
+        match &self.gzip {
+            Some(progress) if !progress.source_failed.load(Ordering::Relaxed) => Error::Gzip {
+                path: self.path.clone(),
+                offset: progress.consumed.load(Ordering::Relaxed),
+                source: e,
+            },
+            _ => Error::io(&self.path, e),
+        }
+    }
+
+    fn line_limit(&self) -> usize {
+        self.opts.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE)
     }
 
     fn parse_line(&mut self) -> std::result::Result<BannerRecord, BadLineKind> {
@@ -256,14 +369,14 @@ impl RecordReader {
         }
         match self.format {
             Format::Jsonl | Format::Auto => serde_json::from_slice::<BannerRecord>(line)
-                .map_err(|e| BadLineKind::Json(e.to_string()))
+                .map_err(|e| BadLineKind::Json(untrusted(&e)))
                 .map(|mut r| {
                     if let Some(s) = &self.opts.snapshot {
                         r.snapshot.clone_from(s);
                     }
                     r
                 }),
-            Format::Zgrab2Http => parse_zgrab2(line, &self.opts),
+            Format::Zgrab2Http => parse_zgrab2(line, &self.opts, self.line_limit()),
             Format::Censys => parse_censys(line, &self.opts),
             Format::Text => Ok(BannerRecord {
                 ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -276,12 +389,13 @@ impl RecordReader {
     }
 }
 
-const DEFAULT_MAX_LINE: usize = 64 << 20;
+/// Default of [`ReadOptions::max_line_bytes`]: 64 MiB.
+pub(crate) const DEFAULT_MAX_LINE: usize = 64 << 20;
 
 /// Reads one line into `buf` (cleared first), keeping at most `limit` bytes.
 /// Returns `None` at end of input, else whether the line was longer than
 /// `limit` (its remainder is consumed and dropped).
-fn read_line_limited(
+pub(crate) fn read_line_limited(
     input: &mut dyn BufRead,
     buf: &mut Vec<u8>,
     limit: usize,
@@ -304,7 +418,7 @@ fn read_line_limited(
             None => (chunk.len(), false),
         };
         if !too_long {
-            if buf.len() + take > limit.saturating_add(1) {
+            if buf.len().saturating_add(take) > limit.saturating_add(1) {
                 too_long = true;
                 buf.clear();
             } else {
@@ -318,7 +432,7 @@ fn read_line_limited(
     }
 }
 
-fn trim_line_end(buf: &[u8]) -> &[u8] {
+pub(crate) fn trim_line_end(buf: &[u8]) -> &[u8] {
     let mut s = buf;
     if let [rest @ .., b'\n'] = s {
         s = rest;
@@ -339,7 +453,7 @@ impl Iterator for RecordReader {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             self.buf.clear();
-            let limit = self.opts.max_line_bytes.unwrap_or(DEFAULT_MAX_LINE);
+            let limit = self.line_limit();
             let too_long = match read_line_limited(&mut self.input, &mut self.buf, limit) {
                 Ok(None) => {
                     self.done = true;
@@ -348,7 +462,7 @@ impl Iterator for RecordReader {
                 Ok(Some(too_long)) => too_long,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(Error::io(&self.path, e)));
+                    return Some(Err(self.read_error(e)));
                 }
             };
             self.line_no += 1;
@@ -391,10 +505,18 @@ impl Iterator for RecordReader {
     }
 }
 
+/// Bad-line messages quote input (JSON errors quote strings, zgrab2 status
+/// and error fields): escaped where they are made, so no control or bidi
+/// character reaches a terminal or log through them.
+fn untrusted(msg: &(impl std::fmt::Display + ?Sized)) -> String {
+    bannerlm_base::escape_str(&msg.to_string())
+}
+
 fn detect(line: &[u8]) -> std::result::Result<Format, BadLineKind> {
     let v: Value = serde_json::from_slice(line).map_err(|e| {
         BadLineKind::Json(format!(
-            "{e} (cannot detect the format from this line; text input needs Format::Text)"
+            "{} (cannot detect the format from this line; text input needs Format::Text)",
+            untrusted(&e)
         ))
     })?;
     if v.get("banner").is_some() && v.get("ip").is_some() {
@@ -419,7 +541,7 @@ fn parse_ip(v: Option<&Value>, field: &'static str) -> std::result::Result<IpAdd
         .ok_or(BadLineKind::MissingField(field))?;
     s.parse().map_err(|e| BadLineKind::InvalidField {
         field,
-        reason: format!("{e}: {s:?}"),
+        reason: format!("{e}: \"{}\"", bannerlm_base::Escaped(s.as_bytes())),
     })
 }
 
@@ -449,16 +571,84 @@ fn zgrab_header_name(key: &str) -> String {
         .join("-")
 }
 
-fn string_values(v: &Value) -> Vec<&str> {
-    match v {
-        Value::String(s) => vec![s.as_str()],
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
+/// The string values of a zgrab2 header (a string or an array of strings;
+/// other elements are ignored).
+fn string_values(v: &Value) -> impl Iterator<Item = &str> {
+    let (one, many) = match v {
+        Value::String(s) => (Some(s.as_str()), None),
+        Value::Array(a) => (None, Some(a.iter().filter_map(Value::as_str))),
+        _ => (None, None),
+    };
+    one.into_iter().chain(many.into_iter().flatten())
+}
+
+/// A banner rebuilt from parts, refusing to grow beyond `limit` bytes. In
+/// a first, measuring pass (`out` is `None`) it only adds up the length, so
+/// a record that would pass the limit is refused before anything is
+/// allocated, and one that fits is built with a single allocation.
+struct BoundedBanner {
+    out: Option<Vec<u8>>,
+    len: usize,
+    limit: usize,
+}
+
+impl BoundedBanner {
+    fn push(&mut self, parts: &[&[u8]]) -> std::result::Result<(), BadLineKind> {
+        self.len = parts
+            .iter()
+            .try_fold(self.len, |n, p| n.checked_add(p.len()))
+            .filter(|&n| n <= self.limit)
+            .ok_or(BadLineKind::BannerTooLong(self.limit))?;
+        if let Some(out) = &mut self.out {
+            for p in parts {
+                out.extend_from_slice(p);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the header line `name: value\r\n`.
+    fn header(&mut self, name: &str, value: &str) -> std::result::Result<(), BadLineKind> {
+        self.push(&[name.as_bytes(), b": ", value.as_bytes(), b"\r\n"])
     }
 }
 
-fn parse_zgrab2(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRecord, BadLineKind> {
-    let v: Value = serde_json::from_slice(line).map_err(|e| BadLineKind::Json(e.to_string()))?;
+/// Rebuilds a zgrab2 response head from its status line and `headers` map.
+fn rebuild_zgrab2(
+    out: &mut BoundedBanner,
+    proto: &str,
+    status_line: &str,
+    response: &Value,
+) -> std::result::Result<(), BadLineKind> {
+    out.push(&[proto.as_bytes(), b" ", status_line.as_bytes(), b"\r\n"])?;
+    if let Some(Value::Object(headers)) = response.get("headers") {
+        for (key, value) in headers {
+            if key == "unknown" {
+                if let Value::Array(items) = value {
+                    for item in items {
+                        let name = item.get("key").and_then(Value::as_str).unwrap_or("");
+                        for v in item.get("value").into_iter().flat_map(string_values) {
+                            out.header(name, v)?;
+                        }
+                    }
+                }
+                continue;
+            }
+            let name = zgrab_header_name(key);
+            for v in string_values(value) {
+                out.header(&name, v)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_zgrab2(
+    line: &[u8],
+    opts: &ReadOptions,
+    limit: usize,
+) -> std::result::Result<BannerRecord, BadLineKind> {
+    let v: Value = serde_json::from_slice(line).map_err(|e| BadLineKind::Json(untrusted(&e)))?;
     let ip = parse_ip(v.get("ip"), "ip")?;
     let http = v
         .pointer("/data/http")
@@ -469,7 +659,7 @@ fn parse_zgrab2(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRe
             .and_then(Value::as_str)
             .unwrap_or("unknown");
         let error = http.get("error").and_then(Value::as_str).unwrap_or("");
-        BadLineKind::NoBanner(format!("zgrab2 status {status} {error}").trim().to_string())
+        BadLineKind::NoBanner(untrusted(format!("zgrab2 status {status} {error}").trim()))
     })?;
     let snapshot = opts
         .snapshot
@@ -507,27 +697,23 @@ fn parse_zgrab2(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRe
         let status_line = response.get("status_line").and_then(Value::as_str).ok_or(
             BadLineKind::MissingField("data.http.result.response.status_line"),
         )?;
-        let mut out = format!("{proto} {status_line}\r\n");
-        if let Some(Value::Object(headers)) = response.get("headers") {
-            for (key, value) in headers {
-                if key == "unknown" {
-                    if let Value::Array(items) = value {
-                        for item in items {
-                            let name = item.get("key").and_then(Value::as_str).unwrap_or("");
-                            for v in item.get("value").map(string_values).unwrap_or_default() {
-                                let _ = write!(out, "{name}: {v}\r\n");
-                            }
-                        }
-                    }
-                    continue;
-                }
-                let name = zgrab_header_name(key);
-                for v in string_values(value) {
-                    let _ = write!(out, "{name}: {v}\r\n");
-                }
-            }
-        }
-        out.into_bytes()
+        // The headers map can expand: one long name with many empty values
+        // becomes many copies of the name. The rebuild is bounded by the
+        // line limit: measured first (stopping as soon as it would pass
+        // the limit), then built.
+        let mut measure = BoundedBanner {
+            out: None,
+            len: 0,
+            limit,
+        };
+        rebuild_zgrab2(&mut measure, proto, status_line, response)?;
+        let mut out = BoundedBanner {
+            out: Some(Vec::with_capacity(measure.len)),
+            len: 0,
+            limit,
+        };
+        rebuild_zgrab2(&mut out, proto, status_line, response)?;
+        out.out.unwrap_or_default()
     };
     Ok(BannerRecord {
         ip,
@@ -539,7 +725,7 @@ fn parse_zgrab2(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRe
 }
 
 fn parse_censys(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRecord, BadLineKind> {
-    let v: Value = serde_json::from_slice(line).map_err(|e| BadLineKind::Json(e.to_string()))?;
+    let v: Value = serde_json::from_slice(line).map_err(|e| BadLineKind::Json(untrusted(&e)))?;
     let host = v
         .get("host_identifier")
         .ok_or(BadLineKind::MissingField("host_identifier"))?;
@@ -723,5 +909,158 @@ mod tests {
         let lines: Vec<u64> = r.bad_lines().iter().map(|b| b.line).collect();
         assert_eq!(lines, vec![2, 4]);
         assert_eq!(r.bad_line_count(), 2);
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(data).expect("gzip");
+        enc.finish().expect("gzip")
+    }
+
+    const REC: &[u8] =
+        br#"{"ip":"192.0.2.1","port":80,"snapshot":"s","protocol":"http","banner":"x"}"#;
+
+    /// A truncated gzip stream: the records before the cut come through,
+    /// then one `Error::Gzip` with the file and the compressed offset (the
+    /// whole file was consumed), then the end. It used to be an `Error::Io`
+    /// that callers skipping errors silently dropped.
+    #[test]
+    fn truncated_gzip_is_an_error_with_file_and_offset() {
+        let mut plain = Vec::new();
+        for _ in 0..2000 {
+            plain.extend_from_slice(REC);
+            plain.push(b'\n');
+        }
+        let mut gz = gzip(&plain);
+        gz.truncate(gz.len() - 20); // cuts into the deflate data and drops the trailer
+        let len = gz.len() as u64;
+        let opts = ReadOptions::default().on_bad_line(OnBadLine::Skip);
+        let mut r = RecordReader::from_reader(std::io::Cursor::new(gz), "cut.jsonl.gz", opts)
+            .expect("open");
+        let mut ok = 0;
+        let err = loop {
+            match r.next() {
+                Some(Ok(_)) => ok += 1,
+                Some(Err(e)) => break e,
+                None => panic!("no error for a truncated gzip stream"),
+            }
+        };
+        assert!(r.next().is_none(), "an error ends the iteration");
+        assert!(ok > 0 && ok < 2000, "{ok} records before the cut");
+        assert_eq!(r.bad_line_count(), 0);
+        match &err {
+            Error::Gzip { path, offset, .. } => {
+                assert_eq!(path, Path::new("cut.jsonl.gz"));
+                assert_eq!(*offset, len);
+            }
+            other => panic!("expected Error::Gzip, got {other:?}"),
+        }
+        assert!(
+            err.to_string().starts_with(&format!(
+                "cut.jsonl.gz: invalid gzip data at compressed byte {len}"
+            )),
+            "{err}"
+        );
+    }
+
+    /// Bytes after the last gzip member that are not another member are an
+    /// error at their offset, not silently ignored or read as text.
+    #[test]
+    fn trailing_garbage_after_gzip_is_an_error() {
+        let mut gz = gzip(&[REC, b"\n"].concat());
+        let member = gz.len() as u64;
+        gz.extend_from_slice(b"not gzip at all\n");
+        let mut r =
+            RecordReader::from_reader(std::io::Cursor::new(gz), "tail.gz", ReadOptions::default())
+                .expect("open");
+        assert!(r.next().is_some_and(|x| x.is_ok()));
+        match r.next() {
+            Some(Err(Error::Gzip { offset, .. })) => {
+                assert!(offset >= member, "{offset} < {member}");
+            }
+            other => panic!("expected Error::Gzip, got {other:?}"),
+        }
+        assert!(r.next().is_none());
+    }
+
+    /// A failing source under the decoder is an I/O error, not a gzip error.
+    #[test]
+    fn source_errors_under_gzip_stay_io_errors() {
+        struct Failing(std::io::Cursor<Vec<u8>>);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => Err(std::io::Error::other("disk on fire")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let mut gz = gzip(REC);
+        gz.truncate(gz.len() - 4);
+        let mut r = RecordReader::from_reader(
+            Failing(std::io::Cursor::new(gz)),
+            "f.gz",
+            ReadOptions::default(),
+        )
+        .expect("open");
+        let err = r.find_map(Result::err).expect("an error");
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert!(err.to_string().contains("disk on fire"), "{err}");
+    }
+
+    /// zgrab2 header amplification (issue 24, item 2): one long header name
+    /// with many empty values was rebuilt as one `Name: \r\n` per value, a
+    /// few KB of gzip becoming gigabytes. The rebuilt banner is now bounded by
+    /// the line limit and the record is a bad line.
+    #[test]
+    fn zgrab2_header_amplification_is_a_bad_line() {
+        // 1000-byte name, 100,000 empty values: ~300 KB of JSON that the old
+        // code rebuilt into a ~100 MB banner; it gzips to a few KB.
+        let name = "x".repeat(1000);
+        let values = vec!["\"\""; 100_000].join(",");
+        let line = format!(
+            r#"{{"ip":"192.0.2.1","data":{{"http":{{"status":"success","result":{{"response":{{"status_line":"200 OK","headers":{{"{name}":[{values}]}}}}}}}}}}}}"#
+        );
+        let mut data = gzip(format!("{line}\n{ZGRAB_OK}\n").as_bytes());
+        assert!(data.len() < 8 << 10, "{} bytes of gzip", data.len());
+        for limit in [None, Some(1 << 20)] {
+            let mut opts = ReadOptions::default().on_bad_line(OnBadLine::Skip);
+            if let Some(l) = limit {
+                opts = opts.max_line_bytes(l);
+            }
+            let cursor = std::io::Cursor::new(std::mem::take(&mut data));
+            let mut r = RecordReader::from_reader(cursor, "amp.json.gz", opts).expect("open");
+            let recs: Vec<_> = r.by_ref().collect::<Result<_>>().expect("records");
+            let limit = limit.unwrap_or(DEFAULT_MAX_LINE);
+            // The second record comes through; the first is a bad line.
+            assert_eq!(recs.len(), 1);
+            assert!(recs.iter().all(|r| r.banner.len() <= limit));
+            assert_eq!(r.bad_lines().len(), 1);
+            assert_eq!(r.bad_lines()[0].line, 1);
+            assert_eq!(r.bad_lines()[0].kind, BadLineKind::BannerTooLong(limit));
+            assert_eq!(
+                r.bad_lines()[0].to_string(),
+                format!(
+                    "amp.json.gz:1: banner rebuilt from the record is longer than {limit} bytes"
+                )
+            );
+            data = gzip(format!("{line}\n{ZGRAB_OK}\n").as_bytes());
+        }
+    }
+
+    const ZGRAB_OK: &str = r#"{"ip":"192.0.2.2","data":{"http":{"status":"success","result":{"response":{"status_line":"200 OK","headers":{"server":["nginx"]}}}}}}"#;
+
+    /// A rebuilt banner exactly at the limit is accepted; one byte more is not.
+    #[test]
+    fn zgrab2_rebuilt_banner_limit_is_exact() {
+        // "HTTP/1.1 200 OK\r\n" (17) + "Server: nginx\r\n" (15) = 32 bytes.
+        for (limit, ok) in [(200, true), (32, true), (31, false)] {
+            let got = parse_zgrab2(ZGRAB_OK.as_bytes(), &ReadOptions::default(), limit);
+            assert_eq!(got.is_ok(), ok, "limit {limit}: {got:?}");
+            if let Ok(rec) = got {
+                assert_eq!(rec.banner.len(), 32);
+            }
+        }
     }
 }

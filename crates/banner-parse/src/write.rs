@@ -1,7 +1,8 @@
 //! Atomic writer of banner-record JSON Lines.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
+
+use bannerlm_base::AtomicFile;
 use std::path::{Path, PathBuf};
 
 use flate2::write::GzEncoder;
@@ -10,14 +11,16 @@ use crate::error::{Error, Result};
 use crate::record::BannerRecord;
 
 enum Sink {
-    Plain(BufWriter<File>),
-    Gzip(BufWriter<GzEncoder<File>>),
+    Plain(BufWriter<AtomicFile>),
+    Gzip(BufWriter<GzEncoder<AtomicFile>>),
 }
 
 /// Writes [`BannerRecord`]s as JSON Lines, gzip-compressed when the path ends
 /// in `.gz`. The file appears under its name only when [`finish`](Self::finish)
-/// succeeds: records go to a temporary file in the same directory that is
-/// renamed at the end, so a killed run never leaves a truncated file behind.
+/// succeeds: records go to a temporary file in the same directory
+/// ([`bannerlm_base::AtomicFile`]) that is synced and renamed at the end, so
+/// a killed run never leaves a truncated file behind (its temporary file is
+/// named `.bannerlm-tmp-*`, see [`bannerlm_base::remove_stale_temps`]).
 ///
 /// ```
 /// use banner_parse::{BannerRecord, RecordWriter, RecordReader, ReadOptions};
@@ -40,7 +43,6 @@ enum Sink {
 /// ```
 pub struct RecordWriter {
     sink: Sink,
-    temp: tempfile::TempPath,
     path: PathBuf,
     written: u64,
 }
@@ -55,21 +57,14 @@ impl std::fmt::Debug for RecordWriter {
 }
 
 impl RecordWriter {
-    /// Starts writing to `path` (gzip when it ends in `.gz`).
+    /// Starts writing to `path` (gzip when it ends in `.gz`); its folder is
+    /// created if missing.
     ///
     /// # Errors
     /// [`Error::Io`] when the temporary file cannot be created.
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(".bannerlm-")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(&dir, e))?;
-        let (file, temp) = temp.into_parts();
+        let file = AtomicFile::create(&path).map_err(|e| Error::io(&path, e))?;
         let gz = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
@@ -83,7 +78,6 @@ impl RecordWriter {
         };
         Ok(RecordWriter {
             sink,
-            temp,
             path,
             written: 0,
         })
@@ -125,15 +119,9 @@ impl RecordWriter {
                 .finish()
                 .map_err(io)?,
         };
-        file.sync_all().map_err(io)?;
-        // Temporary files are created private (0600); the output is an
-        // ordinary data file.
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&self.temp, std::fs::Permissions::from_mode(0o644))
-                .map_err(io)?;
-        }
-        self.temp.persist(&path).map_err(|e| io(e.error))?;
+        // Syncs, makes the file an ordinary 0644 data file, renames it into
+        // place and syncs the folder.
+        file.commit().map_err(io)?;
         Ok(path)
     }
 }
@@ -144,13 +132,17 @@ mod tests {
 
     #[test]
     fn finished_file_is_world_readable_and_temp_is_gone() {
-        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out.jsonl");
         let w = RecordWriter::create(&path).expect("create");
+        assert!(!path.exists(), "not visible before finish");
         w.finish().expect("finish");
-        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-        assert_eq!(mode & 0o777, 0o644);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
         assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
     }
 

@@ -43,8 +43,10 @@ where
     }
 }
 
-/// An error and its sources as one line, `: `-separated, each part escaped with
-/// [`Escaped`]; a part that repeats the previous one's text at its end is not printed twice.
+/// An error and its sources as one line, `: `-separated, with every control character,
+/// format character and invalid byte escaped as by [`Escaped`] (backslashes are kept as they
+/// are, so messages that crates already escaped are not escaped twice); a part whose text the
+/// previous part already ends with is not printed twice.
 ///
 /// ```
 /// let e = std::io::Error::other("bad \x1b[2J value");
@@ -55,15 +57,34 @@ pub fn error_chain(err: &(dyn Error + 'static)) -> String {
     let mut last = String::new();
     let mut cur: Option<&(dyn Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        let text = e.to_string();
-        if !last.ends_with(&text) {
+        let text = escape_controls(&e.to_string());
+        // Compare with doubled backslashes undone: the previous part may hold this one
+        // escaped by its crate.
+        if !last
+            .replace("\\\\", "\\")
+            .ends_with(&text.replace("\\\\", "\\"))
+        {
             if !out.is_empty() {
                 out.push_str(": ");
             }
-            let _ = write!(out, "{}", Escaped(text.as_bytes()));
+            out.push_str(&text);
         }
         last = text;
         cur = e.source();
+    }
+    out
+}
+
+/// [`Escaped`] without doubling backslashes: for text that may already be escaped.
+fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for part in s.split_inclusive('\\') {
+        let (body, slash) = match part.strip_suffix('\\') {
+            Some(b) => (b, "\\"),
+            None => (part, ""),
+        };
+        let _ = write!(out, "{}", Escaped(body.as_bytes()));
+        out.push_str(slash);
     }
     out
 }
@@ -112,5 +133,23 @@ mod tests {
     fn chain_is_escaped_and_joined() {
         let e = Wrap(std::io::Error::other("inner\x1b]0;title\x07"));
         assert_eq!(error_chain(&e), r"writing \x07out: inner\x1b]0;title\x07");
+    }
+
+    #[test]
+    fn escaped_messages_are_not_escaped_twice_nor_repeated() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "db.xml:3: {}", Escaped(self.0.to_string().as_bytes()))
+            }
+        }
+        impl Error for Outer {
+            fn source(&self) -> Option<&(dyn Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("tag <a\x1bb> C:\\dir"));
+        assert_eq!(error_chain(&e), r"db.xml:3: tag <a\x1bb> C:\\dir");
     }
 }

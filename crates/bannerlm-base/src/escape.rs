@@ -104,7 +104,7 @@ mod tests {
     fn every_byte_value() {
         let all: Vec<u8> = (0..=255).collect();
         let e = escape_bytes(&all);
-        assert!(!e.chars().any(|c| c.is_control()));
+        assert!(!e.chars().any(char::is_control));
         assert!(e.starts_with(r"\x00\x01"));
         assert!(e.contains(r"\t\n\x0b\x0c\r"));
         assert!(e.contains(r"\x7f\x80"));

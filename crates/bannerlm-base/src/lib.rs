@@ -6,6 +6,7 @@
 //! - [`escape_bytes`], [`escape_str`] and [`Escaped`]: attacker-controlled bytes (banners,
 //!   Recog descriptions, field values) made safe for a terminal or a log: no control character,
 //!   no bidirectional override, no invalid UTF-8 survives.
+//! - [`safe_file_stem`]: a file name built from untrusted text that cannot leave its folder.
 //! - [`exit_report`]: the end of every bannerlm command-line program: errors printed escaped
 //!   (they quote input), and a closed output pipe (`example | head -1`) ends quietly.
 //!
@@ -21,7 +22,9 @@
 mod atomic;
 mod cli;
 mod escape;
+mod names;
 
 pub use atomic::{AtomicFile, TEMP_PREFIX, remove_stale_temps, write_atomic, write_atomic_with};
 pub use cli::{error_chain, exit_report, is_broken_pipe};
 pub use escape::{Escaped, escape_bytes, escape_str};
+pub use names::safe_file_stem;

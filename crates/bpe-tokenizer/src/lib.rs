@@ -92,7 +92,7 @@ pub use config::{
     TrainConfigBuilder,
 };
 pub use error::{BoxError, Error, Result};
-pub use tokenizer::{BannerEncoding, BannerTokenizer};
+pub use tokenizer::{BannerEncoding, BannerTokenizer, MAX_TOKENIZER_BYTES};
 
 /// The per-byte (and per-token) label type, from banner-parse.
 pub use banner_parse::Label;

@@ -1,6 +1,6 @@
 //! [`BannerTokenizer`]: training, saving, loading, encoding and decoding.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use banner_parse::{BannerKind, BannerPair, Label, Labeler, PairLabels};
@@ -122,6 +122,10 @@ impl BannerEncoding {
 }
 
 const MEMORY: &str = "<memory>";
+
+/// Longest `tokenizer.json` read by [`BannerTokenizer::from_file`] (256 MiB; a 50,000-token
+/// tokenizer is about 2 MB). Parsing takes memory proportional to the file.
+pub const MAX_TOKENIZER_BYTES: u64 = 256 << 20;
 
 impl BannerTokenizer {
     /// Trains a tokenizer on `banners` (any byte strings), streaming: each
@@ -251,8 +255,19 @@ impl BannerTokenizer {
     /// # Errors
     /// As [`from_file`](Self::from_file).
     pub fn from_file_with(path: impl AsRef<Path>, specials: &SpecialTokens) -> Result<Self> {
+        use std::io::Read as _;
         let path = path.as_ref();
-        let json = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut json = String::new();
+        file.take(MAX_TOKENIZER_BYTES + 1)
+            .read_to_string(&mut json)
+            .map_err(|e| Error::io(path, e))?;
+        if json.len() as u64 > MAX_TOKENIZER_BYTES {
+            return Err(Error::Incompatible {
+                path: path.to_path_buf(),
+                reason: format!("longer than {MAX_TOKENIZER_BYTES} bytes"),
+            });
+        }
         Self::parse(&json, path, specials)
     }
 
@@ -285,6 +300,42 @@ impl BannerTokenizer {
             source: e,
         })?;
         tokenizer.set_encode_special_tokens(true);
+        // Ids must lie in `0..vocab_size`: models are sized by `vocab_size`, and a sparse id
+        // would only fail when it reaches a model.
+        let size = tokenizer.get_vocab_size(true);
+        if let Some((token, id)) = tokenizer
+            .get_vocab(true)
+            .into_iter()
+            .find(|(_, id)| *id as usize >= size)
+        {
+            let token: String = token.chars().take(40).collect();
+            return Err(incompatible(format!(
+                "token {token:?} has id {id}, outside 0..{size} (the vocabulary's size)"
+            )));
+        }
+        // Ids the file states outside the vocabulary: the post-processor's `<s>`/`</s>` and
+        // the padding id go into encodings as they are.
+        for part in ["cls", "sep"] {
+            if let Some(pair) = value["post_processor"].get(part) {
+                let token = pair.get(0).and_then(serde_json::Value::as_str);
+                let id = pair.get(1).and_then(serde_json::Value::as_u64);
+                let known = token.and_then(|t| tokenizer.token_to_id(t));
+                if id.is_none() || id != known.map(u64::from) {
+                    return Err(incompatible(format!(
+                        "the post_processor's {part} {pair} is not a token of the vocabulary \
+                         with that id"
+                    )));
+                }
+            }
+        }
+        if let Some(p) = tokenizer.get_padding()
+            && p.pad_id as usize >= size
+        {
+            return Err(incompatible(format!(
+                "padding id {} is outside 0..{size}",
+                p.pad_id
+            )));
+        }
         let special = special_ids(&tokenizer, specials).map_err(incompatible)?;
         Ok(BannerTokenizer { tokenizer, special })
     }
@@ -299,34 +350,16 @@ impl BannerTokenizer {
             .map_err(|e| Error::tokenizer("serialising", e))
     }
 
-    /// Writes `tokenizer.json` atomically: to a temporary file in the same
-    /// directory, synced and renamed, so a crash never leaves a partial file.
+    /// Writes `tokenizer.json` atomically ([`bannerlm_base::write_atomic`]: a
+    /// temporary file in the same directory, synced, mode 0644, renamed), so a
+    /// crash never leaves a partial file.
     ///
     /// # Errors
     /// [`Error::Io`] on write errors, [`Error::Tokenizer`] when serialisation fails.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        use std::io::Write as _;
         let path = path.as_ref();
         let json = self.to_json(true)?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".bannerlm-tokenizer-");
-        // A temporary file is private (0600); the tokenizer is not secret:
-        // give it the usual mode of a new file (0644 less the umask).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            builder.permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        let mut temp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
-        temp.write_all(json.as_bytes())
-            .and_then(|()| temp.as_file().sync_all())
-            .map_err(|e| Error::io(path, e))?;
-        temp.persist(path).map_err(|e| Error::io(path, e.error))?;
-        Ok(())
+        bannerlm_base::write_atomic(path, json.as_bytes()).map_err(|e| Error::io(path, e))
     }
 
     /// Encodes one banner, with `<s>`/`</s>`, truncated to

@@ -200,15 +200,13 @@ pub(crate) fn load_module<M: Module + ModuleSnapshot>(mut module: M, path: &Path
     Ok(module)
 }
 
-/// Writes `value` as pretty JSON to `path` through a temporary file in the same directory.
+/// Writes `value` as pretty JSON to `path` atomically ([`bannerlm_base::write_atomic_with`]:
+/// temporary file in the same directory, fsync, rename; nothing left behind on error).
 pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    serde_json::to_writer_pretty(&mut tmp, value)
-        .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    bannerlm_base::write_atomic_with(path, |w| {
+        serde_json::to_writer_pretty(w, value).map_err(std::io::Error::other)
+    })
+    .map_err(|e| Error::io(path, e))
 }
 
 /// Reads a JSON file.

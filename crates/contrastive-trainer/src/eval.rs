@@ -196,7 +196,9 @@ impl Evaluator {
     /// P(stable) per token and the stability-weighted embedding of each sequence.
     ///
     /// # Errors
-    /// [`Error::Tensor`] when results cannot be read back.
+    /// [`Error::Model`] ([`roberta_model::Error::TokenOutOfVocab`]) when an id is outside the
+    /// model's vocabulary (checked before any forward pass); [`Error::Tensor`] when results
+    /// cannot be read back.
     pub fn predict<S: AsRef<[u32]>>(
         &self,
         model: &RobertaForStability,
@@ -205,6 +207,7 @@ impl Evaluator {
     ) -> Result<Predictions> {
         let model = model.valid();
         let pad_id = model.roberta.embeddings.padding_idx as u32;
+        check_ids(seqs, model.roberta.vocab_size())?;
         self.forward_batches(seqs, pad_id, device, |ids, mask| {
             let (states, probs) = model.forward(ids, mask.clone());
             let emb = pool_weighted(states, probs.clone(), mask);
@@ -216,7 +219,7 @@ impl Evaluator {
     /// table).
     ///
     /// # Errors
-    /// [`Error::Tensor`] when results cannot be read back.
+    /// As [`predict`](Self::predict).
     pub fn embed_mean<S: AsRef<[u32]>>(
         &self,
         encoder: &RobertaModel,
@@ -225,6 +228,7 @@ impl Evaluator {
     ) -> Result<Vec<Vec<f32>>> {
         let encoder = encoder.valid();
         let pad_id = encoder.embeddings.padding_idx as u32;
+        check_ids(seqs, encoder.vocab_size())?;
         Ok(self
             .forward_batches(seqs, pad_id, device, |ids, mask| {
                 let states = encoder.forward(ids, mask.clone());
@@ -406,6 +410,15 @@ impl Evaluator {
         let refs: Vec<&[f32]> = emb.iter().map(Vec::as_slice).collect();
         Ok(self.distances(corpus, &refs))
     }
+}
+
+/// Every id of every sequence inside the model's vocabulary (the shared check of
+/// [`roberta_model::check_token_ids`]).
+pub(crate) fn check_ids<S: AsRef<[u32]>>(seqs: &[S], vocab_size: usize) -> Result<()> {
+    for s in seqs {
+        roberta_model::check_token_ids(s.as_ref(), vocab_size)?;
+    }
+    Ok(())
 }
 
 /// `[a_0, b_0, a_1, b_1, ...]` of a non-empty corpus.

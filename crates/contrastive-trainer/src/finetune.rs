@@ -142,6 +142,13 @@ impl Finetuner {
         options: &RunOptions,
         device: &Device,
     ) -> Result<TrainOutcome<RobertaForStability>> {
+        let vocab = pretrained.roberta.vocab_size();
+        if vocab != self.model.vocab_size {
+            return Err(Error::InvalidParam(format!(
+                "the pretrained model has a vocabulary of {vocab}, the configuration {}",
+                self.model.vocab_size
+            )));
+        }
         let config = self.model.clone();
         self.run_with(corpus, options, device, move |d| {
             // A fresh graph: the pretrained weights become new leaves on the training device.
@@ -184,6 +191,9 @@ impl Finetuner {
             .max()
             .unwrap_or(0);
         check_length(longest, &self.model)?;
+        for p in corpus.pairs() {
+            crate::eval::check_ids(&[&p.a.ids, &p.b.ids], self.model.vocab_size)?;
+        }
         let pad_id = u32::try_from(self.model.pad_token_id).unwrap_or(1);
         let mut task = PairTask {
             corpus,

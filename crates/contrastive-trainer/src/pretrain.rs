@@ -91,6 +91,7 @@ impl Pretrainer {
         }
         let longest = corpus.sequences().iter().map(Vec::len).max().unwrap_or(0);
         check_length(longest, &self.model)?;
+        crate::eval::check_ids(corpus.sequences(), self.model.vocab_size)?;
         let mut task = MlmTask {
             corpus,
             order: BatchOrder::new(

@@ -88,3 +88,52 @@ fn checkpoints_rotate_and_clean_up_temporary_directories() {
     assert!(!dir.path().join(".tmp-checkpoint-left-by-a-kill").exists());
     assert!(ckpt.latest().expect("list").is_none());
 }
+
+/// Issue 24 item 7: a tokenizer with more tokens than the model panicked inside burn in
+/// `annotate`, `evaluate` and `finetune`; the inference and training paths now check every id
+/// against the model's vocabulary first (one shared check, `roberta_model::check_token_ids`).
+#[test]
+fn ids_beyond_the_model_vocabulary_are_an_error_not_a_panic() {
+    use bpe_tokenizer::{BannerTokenizer, TrainConfig};
+    use contrastive_trainer::{Annotation, Error, Evaluator};
+    use roberta_model::{RobertaConfig, RobertaForStability};
+
+    let device = roberta_model::default_device().expect("device");
+    let mut config = RobertaConfig::small(40);
+    (
+        config.hidden_size,
+        config.intermediate_size,
+        config.num_hidden_layers,
+    ) = (8, 16, 1);
+    let model = RobertaForStability::new(&config, &device).expect("model");
+    let banners: [&[u8]; 2] = [
+        b"HTTP/1.1 200 OK\r\nServer: nginx/1.18.0\r\nContent-Type: text/html\r\n",
+        b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.1\r\n",
+    ];
+    let tok = BannerTokenizer::train(
+        banners,
+        &TrainConfig::builder()
+            .vocab_size(300)
+            .show_progress(false)
+            .build()
+            .expect("config"),
+    )
+    .expect("train");
+    assert!(tok.vocab_size() > 40);
+    let is_vocab_error = |e: &Error| {
+        matches!(
+            e,
+            Error::Model(roberta_model::Error::TokenOutOfVocab { vocab_size: 40, .. })
+        )
+    };
+    let err = Annotation::predict(&model, &tok, banners[0], &device).expect_err("annotate");
+    assert!(is_vocab_error(&err), "{err}");
+    let err = Evaluator::default()
+        .predict(&model, &[vec![0u32, 39, 40, 2]], &device)
+        .expect_err("predict");
+    assert!(is_vocab_error(&err), "{err}");
+    let err = Evaluator::default()
+        .embed_mean(&model.roberta, &[vec![0u32, 1000]], &device)
+        .expect_err("embed_mean");
+    assert!(is_vocab_error(&err), "{err}");
+}

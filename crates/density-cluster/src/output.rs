@@ -9,7 +9,6 @@
 //! {"id":{"ip":"192.0.2.7","port":80},"clusters":[{"epsilon":0.01,"method":"eom","label":3,"outlier":false,"probability":0.93},{"epsilon":0.1,"method":"eom","label":-1,"outlier":true,"probability":0.0}]}
 //! ```
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -71,7 +70,9 @@ pub fn write_jsonl<W: Write, K: Serialize>(
     write_inner(writer, ids, clusterings, None)
 }
 
-/// [`write_jsonl`] to a new file at `path`.
+/// [`write_jsonl`] to a file at `path`, atomically ([`bannerlm_base::AtomicFile`]: a
+/// temporary file beside it, synced and renamed only when every line is written), so a
+/// failed or killed run leaves the previous file, never half of one.
 ///
 /// # Errors
 /// As [`write_jsonl`]; I/O errors name the path.
@@ -81,11 +82,13 @@ pub fn write_jsonl_file<K: Serialize>(
     clusterings: &[Clustering],
 ) -> Result<()> {
     let path = path.as_ref();
-    let file = File::create(path).map_err(|source| Error::Io {
+    let io_err = |source| Error::Io {
         path: Some(path.to_owned()),
         source,
-    })?;
-    write_inner(file, ids, clusterings, Some(path))
+    };
+    let mut file = bannerlm_base::AtomicFile::create(path).map_err(io_err)?;
+    write_inner(&mut file, ids, clusterings, Some(path))?;
+    file.commit().map_err(io_err)
 }
 
 fn write_inner<W: Write, K: Serialize>(

@@ -8,13 +8,14 @@ use std::time::Instant;
 use banner_parse::{OnBadLine, ReadOptions, RecordKey, RecordReader};
 use bpe_tokenizer::{BannerEncoding, BannerTokenizer};
 use ndarray::{Array2, Axis};
-use roberta_model::burn::module::Module;
+use roberta_model::burn::module::{Module, ModuleVisitor, Param};
 use roberta_model::burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use roberta_model::{RobertaConfig, RobertaForStability, RobertaModel, loader, pool_weighted};
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
-use crate::store::StoreWriter;
+use crate::store::{StoreSource, StoreWriter};
 
 /// File name of the tokenizer inside a model directory (Hugging Face layout).
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -163,6 +164,62 @@ pub struct BannerEmbedder {
     vocab: usize,
     pad_id: u32,
     max_len: usize,
+    /// SHA-256 of the weights and of the tokenizer, computed once when first needed.
+    digests: std::sync::OnceLock<(String, String)>,
+}
+
+/// SHA-256 of every float parameter of a module (its shape, then its values as little-endian
+/// float32), in module order.
+struct WeightsDigest {
+    hasher: Sha256,
+    failed: Option<String>,
+}
+
+impl ModuleVisitor for WeightsDigest {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let t = param.val();
+        for d in t.dims() {
+            self.hasher.update((d as u64).to_le_bytes());
+        }
+        match t.into_data().convert::<f32>().try_to_vec::<f32>() {
+            Ok(v) => {
+                for x in v {
+                    self.hasher.update(x.to_le_bytes());
+                }
+            }
+            Err(e) => {
+                self.failed.get_or_insert_with(|| format!("{e:?}"));
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Size and SHA-256 of a file, read in blocks.
+fn file_digest(path: &Path) -> Result<(u64, String)> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, format!("sha256:{}", hex(&hasher.finalize()))))
 }
 
 impl BannerEmbedder {
@@ -192,6 +249,8 @@ impl BannerEmbedder {
             )));
         }
         let weights = dir.join(loader::WEIGHTS_FILE);
+        // Sizes of the config against the weights' header, before anything is allocated.
+        loader::check_weights_file(&config, &weights)?;
         match RobertaForStability::new(&config, device)?.load_weights(&weights) {
             Ok(model) => Ok(Self::new(tokenizer, model, device.clone())),
             Err(roberta_model::Error::MissingTensors { example, .. })
@@ -237,7 +296,72 @@ impl BannerEmbedder {
             device,
             dim,
             vocab,
+            digests: std::sync::OnceLock::new(),
         }
+    }
+
+    /// `(model, tokenizer)` digests: `sha256:` of the weights as loaded (every parameter's
+    /// shape and float32 values, in module order, so the same weights give the same digest
+    /// whether read from `model.safetensors` or built in memory) and of the tokenizer's
+    /// canonical JSON. Computed once (reading every weight back from the device).
+    ///
+    /// # Errors
+    /// [`Error::Tensor`] when a weight cannot be read back; [`Error::Tokenizer`].
+    pub fn digests(&self) -> Result<(String, String)> {
+        if let Some(d) = self.digests.get() {
+            return Ok(d.clone());
+        }
+        let mut v = WeightsDigest {
+            hasher: Sha256::new(),
+            failed: None,
+        };
+        match &self.head {
+            Head::Stability(m) => m.visit(&mut v),
+            Head::Mean(m) => m.visit(&mut v),
+        }
+        if let Some(e) = v.failed {
+            return Err(Error::Tensor(e));
+        }
+        let model = format!("sha256:{}", hex(&v.hasher.finalize()));
+        let tok = self.tokenizer.to_json(false)?;
+        let tok = format!("sha256:{}", hex(&Sha256::digest(tok.as_bytes())));
+        let d = (model, tok);
+        let _ = self.digests.set(d.clone());
+        Ok(d)
+    }
+
+    /// What a store of this embedder's rows for `inputs` is made from, as recorded in its
+    /// manifest and checked by [`embed_records`](Self::embed_records) on resume: the model
+    /// and tokenizer digests ([`digests`](Self::digests)), width, pooling, longest input, and
+    /// every input file's size and SHA-256 (the whole file is read: a fraction of the time
+    /// embedding it takes).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when an input cannot be read; the errors of [`digests`](Self::digests).
+    pub fn store_source(&self, inputs: &[PathBuf]) -> Result<StoreSource> {
+        let (model, tokenizer) = self.digests()?;
+        let mut source = StoreSource::new()
+            .with("model", model)
+            .with("tokenizer", tokenizer)
+            .with("dim", self.dim)
+            .with(
+                "pooling",
+                serde_json::to_value(self.pooling()).unwrap_or_default(),
+            )
+            .with("max_input_len", self.max_len)
+            .with("inputs", inputs.len());
+        for (i, path) in inputs.iter().enumerate() {
+            let (bytes, sha) = file_digest(path)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            source = source.with(
+                format!("input[{i}]"),
+                serde_json::json!({"name": name, "bytes": bytes, "sha256": sha}),
+            );
+        }
+        Ok(source)
     }
 
     /// Embedding width (the model's hidden size).
@@ -276,7 +400,8 @@ impl BannerEmbedder {
     ///
     /// # Errors
     /// [`Error::InvalidParam`] when `batch_size` is 0; [`Error::Tokenizer`];
-    /// [`Error::Shape`] when a token id is outside the model's vocabulary;
+    /// [`Error::Model`] ([`roberta_model::Error::TokenOutOfVocab`]) when a token id is outside
+    /// the model's vocabulary;
     /// [`Error::Tensor`].
     pub fn embed<B: AsRef<[u8]>>(&self, banners: &[B], batch_size: usize) -> Result<Array2<f32>> {
         let prepared = self.prepare(banners.iter().map(|b| self.tokenizer.encode(b.as_ref())))?;
@@ -323,15 +448,20 @@ impl BannerEmbedder {
     /// skipped and counted.
     ///
     /// Resumable: when `npy` exists, the rows already there are kept and reading continues
-    /// after them, so a killed run is finished by running the same call again. Records are
+    /// after them, so a killed run is finished by running the same call again. The store's
+    /// manifest records what it is made from ([`store_source`](Self::store_source)); a store
+    /// made with another model, tokenizer, pooling, input length or other inputs, or with
+    /// another ids file, is refused ([`Error::Resume`] saying what differs) before anything is
+    /// written, and committed rows are never truncated ([`StoreWriter::resume_with`]). Records are
     /// embedded in chunks of `chunk_rows` aligned to the start of the input, each followed by
     /// a checkpoint; the rows of a chunk cut off by the kill are computed again (never
     /// written twice), so that with the same inputs and parameters the files come out
     /// byte-identical to an uninterrupted run.
     ///
     /// # Errors
-    /// [`Error::InvalidParam`]; [`Error::Records`] for unreadable inputs; [`Error::Format`]
-    /// when an existing store has another width; [`Error::Io`]; the errors of
+    /// [`Error::InvalidParam`]; [`Error::Records`] for unreadable inputs; [`Error::Resume`]
+    /// when an existing store was made from something else; [`Error::Format`] when an
+    /// existing store has another width or layout; [`Error::Io`]; the errors of
     /// [`embed`](Self::embed).
     pub fn embed_records(
         &self,
@@ -342,7 +472,8 @@ impl BannerEmbedder {
     ) -> Result<EmbedSummary> {
         params.check()?;
         let started = Instant::now();
-        let mut writer = StoreWriter::resume(npy, ids, self.dim)?;
+        let source = self.store_source(inputs)?;
+        let mut writer = StoreWriter::resume_with(npy, ids, self.dim, &source)?;
         let done = writer.rows();
         let chunk = params.chunk_rows as u64;
         let first_chunk = done / chunk * chunk;
@@ -452,13 +583,7 @@ impl BannerEmbedder {
                 };
                 let all_ids = enc.ids();
                 let ids: Vec<u32> = positions.iter().map(|&p| all_ids[p]).collect();
-                if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.vocab) {
-                    return Err(Error::Shape(format!(
-                        "token id {bad} is outside the model's vocabulary of {}: \
-                         tokenizer and model do not belong together",
-                        self.vocab
-                    )));
-                }
+                roberta_model::check_token_ids(&ids, self.vocab)?;
                 let special = enc.special_tokens_mask();
                 let offsets = enc.offsets();
                 let content = positions

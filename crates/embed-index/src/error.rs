@@ -24,6 +24,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A store that cannot be resumed by this run: its manifest is missing or records another
+    /// width, ids file or source (model, tokenizer, inputs, parameters), or its ids file is
+    /// missing or short. The reason says what differs; nothing was written.
+    #[error("cannot resume {}: {reason}", path.display())]
+    Resume {
+        /// The file concerned (manifest, `.npy` or ids file).
+        path: PathBuf,
+        /// What differs or is missing.
+        reason: String,
+    },
     /// A line of an ids file that is not JSON.
     #[error("{}:{line}: invalid JSON: {source}", path.display())]
     BadIdLine {

@@ -110,26 +110,10 @@ pub use pca::{Pca, PcaParams};
 #[cfg(feature = "plot")]
 pub use plot::{HistogramPlot, pair_histogram};
 pub use stats::{DistanceStats, LogHistogram, distance_stats, euclidean};
-pub use store::{EmbeddingStore, StoreWriter, read_npy, write_npy};
+pub use store::{EmbeddingStore, StoreSource, StoreWriter, manifest_path, read_npy, write_npy};
 
-/// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
+/// Writes `bytes` to `path` atomically ([`bannerlm_base::write_atomic`]: temporary file in
+/// the same folder, fsync, mode 0644, rename, folder fsync).
 pub(crate) fn atomic_write(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    set_data_file_mode(tmp.as_file(), path)?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
-}
-
-/// Temporary files are created private (0600); outputs are ordinary data files (0644).
-pub(crate) fn set_data_file_mode(file: &std::fs::File, path: &std::path::Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| Error::io(path, e))
+    bannerlm_base::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }

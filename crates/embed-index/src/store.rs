@@ -1,28 +1,165 @@
 //! The on-disk embedding store: a float32 `.npy` matrix `[N, D]` and a JSON
 //! Lines file of record ids, row-aligned.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, ArrayBase, Data, Ix2};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::npy;
+
+/// What a store was made from, recorded beside it and checked when it is resumed.
+///
+/// A list of named facts (model digest, tokenizer digest, pooling, longest input, every
+/// input file's size and digest, ...): [`BannerEmbedder::store_source`] fills it for
+/// embedding runs; other writers add their own with [`with`](Self::with). Two sources are
+/// the same when every fact is; [`difference`](Self::difference) names the first that is
+/// not.
+///
+/// ```
+/// use embed_index::StoreSource;
+/// let a = StoreSource::new().with("model", "sha256:ab").with("max_input_len", 768);
+/// let b = StoreSource::new().with("model", "sha256:cd").with("max_input_len", 768);
+/// assert_eq!(a.difference(&a), None);
+/// assert!(a.difference(&b).unwrap().starts_with("model:"));
+/// ```
+///
+/// [`BannerEmbedder::store_source`]: crate::BannerEmbedder::store_source
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StoreSource(BTreeMap<String, serde_json::Value>);
+
+impl StoreSource {
+    /// No facts (a store whose writer records nothing about its origin).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the fact `key`.
+    #[must_use]
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.0.insert(key.into(), value.into());
+        self
+    }
+
+    /// The facts, by name.
+    pub fn facts(&self) -> &BTreeMap<String, serde_json::Value> {
+        &self.0
+    }
+
+    /// The first fact (in name order) that differs between the store's source (`self`) and
+    /// `other`, described as `key: store has X, this run has Y`; `None` when they agree.
+    pub fn difference(&self, other: &StoreSource) -> Option<String> {
+        let show = |v: Option<&serde_json::Value>| {
+            v.map_or_else(
+                || "nothing".to_owned(),
+                |v| {
+                    let s = v.to_string();
+                    if s.chars().count() > 160 {
+                        format!("{}...", s.chars().take(160).collect::<String>())
+                    } else {
+                        s
+                    }
+                },
+            )
+        };
+        let keys: std::collections::BTreeSet<&String> =
+            self.0.keys().chain(other.0.keys()).collect();
+        keys.into_iter()
+            .find(|k| self.0.get(*k) != other.0.get(*k))
+            .map(|k| {
+                format!(
+                    "{k}: store has {}, this run has {}",
+                    show(self.0.get(k)),
+                    show(other.0.get(k))
+                )
+            })
+    }
+}
+
+/// The sidecar manifest `<npy>.manifest.json` of a store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    /// Format version of the manifest.
+    format: u32,
+    /// Row width.
+    dim: usize,
+    /// File name (last component) of the ids file written with the matrix.
+    ids_file: String,
+    /// What the rows were made from.
+    source: StoreSource,
+}
+
+const MANIFEST_FORMAT: u32 = 1;
+/// Longest manifest read (a few KB in practice).
+const MAX_MANIFEST_LEN: u64 = 16 << 20;
+
+/// The manifest path of a store's `.npy` file: `<npy>.manifest.json`.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(
+///     embed_index::manifest_path(Path::new("out/emb.npy")),
+///     Path::new("out/emb.npy.manifest.json")
+/// );
+/// ```
+pub fn manifest_path(npy: &Path) -> PathBuf {
+    let mut name = npy.file_name().unwrap_or_default().to_os_string();
+    name.push(".manifest.json");
+    npy.with_file_name(name)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_manifest(path: &Path) -> Result<Manifest> {
+    let f = File::open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Resume {
+                path: path.to_path_buf(),
+                reason: "the store has no manifest, so what it was made from cannot be checked \
+                         (written by another program or an older bannerlm); start a new store"
+                    .into(),
+            }
+        } else {
+            Error::io(path, e)
+        }
+    })?;
+    let mut text = Vec::new();
+    f.take(MAX_MANIFEST_LEN)
+        .read_to_end(&mut text)
+        .map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&text).map_err(|e| Error::format(path, format!("bad manifest: {e}")))
+}
 
 /// Appends rows and ids to a store, resumably.
 ///
 /// The `.npy` header always holds the row count of the last
 /// [`checkpoint`](Self::checkpoint) and is rewritten in place (its width does
 /// not depend on the count), so the file is a valid `.npy` after every
-/// checkpoint. [`StoreWriter::resume`] reopens a store left by a killed run:
-/// it keeps the rows that are complete in *both* files, truncates any partial
-/// tail, and reports how many rows are done, so the caller skips exactly that
-/// many inputs. Re-running the same inputs therefore produces byte-identical
-/// files, without repeating or losing rows.
+/// checkpoint. A sidecar manifest ([`manifest_path`], written atomically when the store is
+/// created) records the width, the ids file's name and what the rows are made from
+/// ([`StoreSource`]).
+///
+/// [`StoreWriter::resume_with`] reopens a store left by a killed run. It first checks,
+/// with both files open read-only, that the store is one this run may continue: the manifest
+/// exists and records the same width, ids file name and source (else [`Error::Resume`]
+/// naming what differs); the `.npy` header is this writer's own layout (a foreign header of
+/// another length would misalign every row) and the file holds the rows it commits; the ids
+/// file exists and has a line for every committed row. Only then are the files opened for
+/// writing. Rows written after the last checkpoint that are complete in *both* files are
+/// kept, a partial tail is cut (committed rows never are), and [`rows`](Self::rows) tells
+/// how many rows are done, so the caller skips exactly that many inputs. Re-running the same
+/// inputs therefore produces byte-identical files, without repeating or losing rows.
 ///
 /// ```
 /// use embed_index::{EmbeddingStore, StoreWriter};
@@ -36,6 +173,9 @@ use crate::npy;
 /// let store = EmbeddingStore::open(&npy, &ids)?;
 /// assert_eq!(store.len(), 2);
 /// assert_eq!(store.row_by_id(&"b")?, Some(vec![0.0, 1.0]));
+/// // A mistyped ids path is refused, and the store is left as it is.
+/// assert!(StoreWriter::resume(&npy, dir.path().join("idz.jsonl"), 2).is_err());
+/// assert_eq!(EmbeddingStore::open(&npy, &ids)?.len(), 2);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -49,26 +189,64 @@ pub struct StoreWriter {
     buf: Vec<u8>,
 }
 
-fn open_rw(path: &Path, truncate: bool) -> Result<File> {
+fn open_rw(path: &Path, create: bool) -> Result<File> {
     OpenOptions::new()
         .read(true)
         .write(true)
-        .create(true)
-        .truncate(truncate)
+        .create(create)
+        .truncate(create)
         .open(path)
         .map_err(|e| Error::io(path, e))
 }
 
+/// Complete lines (ending in `\n`) of `r`, up to `max`, and their bytes.
+fn count_lines(r: impl Read, max: u64, path: &Path) -> Result<(u64, u64)> {
+    let mut r = BufReader::new(r);
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let mut line = Vec::new();
+    while lines < max {
+        line.clear();
+        let n = (&mut r)
+            .take(1 << 24)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 || !line.ends_with(b"\n") {
+            if n == 1 << 24 {
+                return Err(Error::format(path, "an id line longer than 16 MiB"));
+            }
+            break;
+        }
+        lines += 1;
+        bytes += n as u64;
+    }
+    Ok((lines, bytes))
+}
+
 impl StoreWriter {
-    /// Starts a new, empty store (existing files are replaced).
+    /// Starts a new, empty store (existing files are replaced) whose source records nothing
+    /// (see [`create_with`](Self::create_with)).
     ///
     /// # Errors
-    /// [`Error::Io`] when the files cannot be created;
-    /// [`Error::InvalidParam`] when `dim` is 0.
+    /// As [`create_with`](Self::create_with).
     pub fn create(
         npy_path: impl AsRef<Path>,
         ids_path: impl AsRef<Path>,
         dim: usize,
+    ) -> Result<Self> {
+        Self::create_with(npy_path, ids_path, dim, &StoreSource::new())
+    }
+
+    /// Starts a new, empty store made from `source` (existing files are replaced); the
+    /// manifest is written first, atomically.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the files cannot be created;
+    /// [`Error::InvalidParam`] when `dim` is 0.
+    pub fn create_with(
+        npy_path: impl AsRef<Path>,
+        ids_path: impl AsRef<Path>,
+        dim: usize,
+        source: &StoreSource,
     ) -> Result<Self> {
         if dim == 0 {
             return Err(Error::InvalidParam {
@@ -80,6 +258,16 @@ impl StoreWriter {
             npy_path.as_ref().to_path_buf(),
             ids_path.as_ref().to_path_buf(),
         );
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            dim,
+            ids_file: file_name(&ids_path),
+            source: source.clone(),
+        };
+        let mpath = manifest_path(&npy_path);
+        let text = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::io(&mpath, std::io::Error::other(e)))?;
+        bannerlm_base::write_atomic(&mpath, &text).map_err(|e| Error::io(&mpath, e))?;
         let mut npy = open_rw(&npy_path, true)?;
         npy.write_all(&npy::header(0, dim))
             .map_err(|e| Error::io(&npy_path, e))?;
@@ -95,76 +283,66 @@ impl StoreWriter {
         })
     }
 
-    /// Reopens a store left by an interrupted run, or creates it when the
-    /// `.npy` file does not exist. [`rows`](Self::rows) tells how many rows
-    /// are kept; the caller continues with input number `rows`.
+    /// [`resume_with`](Self::resume_with) for a store whose source records nothing (made by
+    /// [`create`](Self::create)).
     ///
     /// # Errors
-    /// [`Error::Format`] when the existing `.npy` is not a float32 matrix of
-    /// width `dim`; [`Error::Io`] on I/O errors.
+    /// As [`resume_with`](Self::resume_with).
     pub fn resume(
         npy_path: impl AsRef<Path>,
         ids_path: impl AsRef<Path>,
         dim: usize,
+    ) -> Result<Self> {
+        Self::resume_with(npy_path, ids_path, dim, &StoreSource::new())
+    }
+
+    /// Reopens a store left by an interrupted run after checking that it was made from
+    /// `source` with width `dim` and the ids file `ids_path` (see [`StoreWriter`]), or
+    /// creates it when neither file exists. [`rows`](Self::rows) tells how many rows are
+    /// kept; the caller continues with input number `rows`. Nothing is written (or
+    /// truncated) unless every check passes.
+    ///
+    /// # Errors
+    /// [`Error::Resume`] when the manifest is missing or records another width, ids file or
+    /// source, when the ids file is missing or shorter than the committed rows, or when only
+    /// the ids file exists; [`Error::Format`] when the `.npy` is not a float32 matrix in this
+    /// writer's layout or is shorter than its header says; [`Error::Io`] on I/O errors.
+    pub fn resume_with(
+        npy_path: impl AsRef<Path>,
+        ids_path: impl AsRef<Path>,
+        dim: usize,
+        source: &StoreSource,
     ) -> Result<Self> {
         let (npy_path, ids_path) = (
             npy_path.as_ref().to_path_buf(),
             ids_path.as_ref().to_path_buf(),
         );
         if !npy_path.exists() {
-            return Self::create(npy_path, ids_path, dim);
+            let ids_has_rows = std::fs::metadata(&ids_path).is_ok_and(|m| m.len() > 0);
+            if ids_has_rows {
+                return Err(Error::Resume {
+                    path: npy_path,
+                    reason: format!(
+                        "does not exist but the ids file {} does: wrong --npy path? \
+                         (remove the ids file to start over)",
+                        ids_path.display()
+                    ),
+                });
+            }
+            return Self::create_with(npy_path, ids_path, dim, source);
         }
-        let mut npy = open_rw(&npy_path, false)?;
-        let header = npy::read_header(&mut npy, &npy_path)?;
-        if header.dim != dim {
-            return Err(Error::format(
-                &npy_path,
-                format!("store has width {}, asked to resume with {dim}", header.dim),
-            ));
-        }
-        let len = npy.metadata().map_err(|e| Error::io(&npy_path, e))?.len();
-        let row_bytes = 4 * dim as u64;
-        let data_rows = len.saturating_sub(header.data_offset) / row_bytes;
+        let rows = Self::check_resumable(&npy_path, &ids_path, dim, source)?;
 
-        // Complete id lines (ending in '\n').
+        // Every check passed: open for writing (never creating), cut uncommitted tails.
+        let (row_bytes, data_offset) = (4 * dim as u64, npy::header(0, dim).len() as u64);
         let mut ids = open_rw(&ids_path, false)?;
-        let mut id_rows = 0u64;
-        let mut id_bytes_kept = 0u64;
-        {
-            let mut r = BufReader::new(&mut ids);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                let n = r
-                    .read_until(b'\n', &mut line)
-                    .map_err(|e| Error::io(&ids_path, e))?;
-                if n == 0 || !line.ends_with(b"\n") || id_rows == data_rows {
-                    break;
-                }
-                id_rows += 1;
-                id_bytes_kept += n as u64;
-            }
-        }
-        let rows = data_rows.min(id_rows);
-        if rows < id_rows {
-            // Recount the bytes of the first `rows` lines.
-            id_bytes_kept = 0;
-            ids.seek(SeekFrom::Start(0))
-                .map_err(|e| Error::io(&ids_path, e))?;
-            let mut r = BufReader::new(&mut ids);
-            let mut line = Vec::new();
-            for _ in 0..rows {
-                line.clear();
-                id_bytes_kept += r
-                    .read_until(b'\n', &mut line)
-                    .map_err(|e| Error::io(&ids_path, e))? as u64;
-            }
-        }
+        let (_, id_bytes_kept) = count_lines(&mut ids, rows, &ids_path)?;
         ids.set_len(id_bytes_kept)
             .map_err(|e| Error::io(&ids_path, e))?;
         ids.seek(SeekFrom::End(0))
             .map_err(|e| Error::io(&ids_path, e))?;
-        npy.set_len(header.data_offset + rows * row_bytes)
+        let mut npy = open_rw(&npy_path, false)?;
+        npy.set_len(data_offset + rows * row_bytes)
             .map_err(|e| Error::io(&npy_path, e))?;
         npy.seek(SeekFrom::End(0))
             .map_err(|e| Error::io(&npy_path, e))?;
@@ -179,6 +357,108 @@ impl StoreWriter {
         };
         w.checkpoint()?;
         Ok(w)
+    }
+
+    /// The read-only checks of [`resume_with`](Self::resume_with); the rows to keep.
+    fn check_resumable(
+        npy_path: &Path,
+        ids_path: &Path,
+        dim: usize,
+        source: &StoreSource,
+    ) -> Result<u64> {
+        let resume_err = |path: &Path, reason: String| Error::Resume {
+            path: path.to_path_buf(),
+            reason,
+        };
+        // The .npy: this writer's layout, and at least the committed rows.
+        let mut npy = File::open(npy_path).map_err(|e| Error::io(npy_path, e))?;
+        let header = npy::read_header(&mut npy, npy_path)?;
+        let own_len = npy::header(0, dim).len() as u64;
+        if header.dtype != npy::Dtype::F32 {
+            return Err(Error::format(npy_path, "store is not float32 ('<f4')"));
+        }
+        if header.dim != dim {
+            return Err(Error::format(
+                npy_path,
+                format!("store has width {}, asked to resume with {dim}", header.dim),
+            ));
+        }
+        if header.data_offset != own_len {
+            return Err(Error::format(
+                npy_path,
+                format!(
+                    "its .npy header is {} bytes, this writer's is {own_len}: not a store \
+                     written by bannerlm, appending would misalign every row",
+                    header.data_offset
+                ),
+            ));
+        }
+        let len = npy.metadata().map_err(|e| Error::io(npy_path, e))?.len();
+        header.check_len(len, false, npy_path)?;
+        let row_bytes = 4 * dim as u64;
+        let data_rows = (len - header.data_offset) / row_bytes;
+
+        // The manifest: same width, ids file and source.
+        let mpath = manifest_path(npy_path);
+        let manifest = read_manifest(&mpath)?;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(Error::format(
+                &mpath,
+                format!(
+                    "manifest format {} is not {MANIFEST_FORMAT}",
+                    manifest.format
+                ),
+            ));
+        }
+        if manifest.dim != dim {
+            return Err(resume_err(
+                &mpath,
+                format!("store has width {}, this run {dim}", manifest.dim),
+            ));
+        }
+        if manifest.ids_file != file_name(ids_path) {
+            return Err(resume_err(
+                &mpath,
+                format!(
+                    "store's ids file is {:?}, this run names {}: wrong --ids path?",
+                    manifest.ids_file,
+                    ids_path.display()
+                ),
+            ));
+        }
+        if let Some(diff) = manifest.source.difference(source) {
+            return Err(resume_err(
+                &mpath,
+                format!("the store was made from something else: {diff}"),
+            ));
+        }
+
+        // The ids: present, with a line for every committed row.
+        let ids = File::open(ids_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                resume_err(
+                    ids_path,
+                    format!(
+                        "does not exist, but the store {} does: wrong --ids path?",
+                        npy_path.display()
+                    ),
+                )
+            } else {
+                Error::io(ids_path, e)
+            }
+        })?;
+        let (id_rows, _) = count_lines(ids, data_rows, ids_path)?;
+        if id_rows < header.rows {
+            return Err(resume_err(
+                ids_path,
+                format!(
+                    "has {id_rows} complete lines, but the store has {} committed rows: \
+                     wrong or damaged ids file",
+                    header.rows
+                ),
+            ));
+        }
+        Ok(data_rows.min(id_rows))
     }
 
     /// Rows written so far.
@@ -285,14 +565,15 @@ impl EmbeddingStore {
         let ids_path = ids_path.as_ref();
         let mut file = File::open(&npy_path).map_err(|e| Error::io(&npy_path, e))?;
         let header = npy::read_header(&mut file, &npy_path)?;
-        let len = file.metadata().map_err(|e| Error::io(&npy_path, e))?.len();
-        let need = header.data_offset + header.rows * 4 * header.dim as u64;
-        if len < need {
+        if header.dtype != npy::Dtype::F32 {
             return Err(Error::format(
                 &npy_path,
-                format!("file has {len} bytes, its header promises {need}"),
+                "a store is float32 ('<f4'); convert float64 files with read_npy + write_npy",
             ));
         }
+        let len = file.metadata().map_err(|e| Error::io(&npy_path, e))?.len();
+        // Checked before anything is read or allocated: the shape must fit the file.
+        header.check_len(len, false, &npy_path)?;
         let reader = BufReader::new(File::open(ids_path).map_err(|e| Error::io(ids_path, e))?);
         let mut ids = Vec::new();
         let mut by_id = HashMap::new();
@@ -420,55 +701,59 @@ impl EmbeddingStore {
     }
 }
 
-/// Writes a whole matrix as a float32 `.npy` file, atomically (temporary file + rename).
+/// Writes a whole matrix as a float32 `.npy` file, atomically ([`bannerlm_base::AtomicFile`]:
+/// temporary file, fsync, rename).
 ///
 /// # Errors
-/// [`Error::Io`] on write errors.
+/// [`Error::Io`] on write errors; nothing is left behind.
 pub fn write_npy<S: Data<Elem = f32>>(path: impl AsRef<Path>, m: &ArrayBase<S, Ix2>) -> Result<()> {
     let path = path.as_ref();
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     let data: Vec<f32> = m.iter().copied().collect();
-    {
-        let mut w = BufWriter::new(tmp.as_file());
-        npy::write_matrix(&mut w, m.nrows() as u64, m.ncols(), &data)
-            .map_err(|e| Error::io(path, e))?;
-        w.flush().map_err(|e| Error::io(path, e))?;
-    }
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    crate::set_data_file_mode(tmp.as_file(), path)?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    bannerlm_base::write_atomic_with(path, |w| {
+        npy::write_matrix(w, m.nrows() as u64, m.ncols(), &data)
+    })
+    .map_err(|e| Error::io(path, e))
 }
 
-/// Reads a float32 `.npy` matrix into memory (e.g. one written by NumPy).
+/// Reads a `.npy` matrix into memory: little-endian float32, or float64 (NumPy's default)
+/// narrowed to float32; C order, 2-D (e.g. one written by NumPy).
+///
+/// The header's shape is checked against the file's length before anything is allocated:
+/// a file must hold exactly the bytes its shape promises, so memory stays below the file's
+/// size (a 100-byte file claiming `(10**11, 64)` is an error, not an allocation).
 ///
 /// # Errors
-/// [`Error::Format`] when it is not a C-order float32 2-D array.
+/// [`Error::Format`] (naming the file) when it is not such an array or its length does not
+/// match its shape; [`Error::Io`].
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Array2<f32>> {
     let path = path.as_ref();
-    let mut f = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut f = BufReader::with_capacity(1 << 20, file);
     let h = npy::read_header(&mut f, path)?;
-    let n = (h.rows as usize)
-        .checked_mul(h.dim)
-        .ok_or_else(|| Error::format(path, "shape too large"))?;
-    let mut bytes = Vec::new();
-    f.take(4 * n as u64)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() != 4 * n {
-        return Err(Error::format(
-            path,
-            format!("expected {} data bytes, found {}", 4 * n, bytes.len()),
-        ));
+    h.check_len(len, true, path)?;
+    let rows = usize::try_from(h.rows).map_err(|_| Error::format(path, "too many rows"))?;
+    // check_len proved rows * dim * size + offset fits in a usize.
+    let n = rows * h.dim;
+    let size = h.dtype.size() as usize;
+    let mut data = Vec::with_capacity(n);
+    let mut chunk = vec![0u8; (1 << 16) * size];
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(1 << 16);
+        let bytes = &mut chunk[..take * size];
+        f.read_exact(bytes).map_err(|e| Error::io(path, e))?;
+        match h.dtype {
+            npy::Dtype::F32 => data.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            ),
+            npy::Dtype::F64 => data.extend(bytes.chunks_exact(8).map(|c| {
+                f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+            })),
+        }
+        left -= take;
     }
-    let data = bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    Array2::from_shape_vec((h.rows as usize, h.dim), data)
-        .map_err(|e| Error::format(path, e.to_string()))
+    Array2::from_shape_vec((rows, h.dim), data).map_err(|e| Error::format(path, e.to_string()))
 }

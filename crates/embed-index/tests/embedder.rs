@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use banner_parse::BannerRecord;
 use bpe_tokenizer::{BannerTokenizer, TrainConfig};
-use embed_index::{BannerEmbedder, EmbedParams, EmbeddingStore, Error, Pooling};
+use embed_index::{BannerEmbedder, EmbedParams, EmbeddingStore, Error, Pooling, manifest_path};
 use roberta_model::{RobertaConfig, RobertaForMaskedLm, RobertaForStability, default_device};
 
 fn banners() -> Vec<Vec<u8>> {
@@ -175,6 +175,90 @@ fn a_tokenizer_larger_than_the_model_is_refused() {
     ));
 }
 
+/// Issue 24 item 6: a store made with one model, inputs and ids file is only ever resumed
+/// with the same; anything else is refused before a byte is written, saying what differs.
+#[test]
+fn resume_refuses_another_model_other_inputs_and_a_mistyped_ids_path() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let device = default_device().expect("device");
+    let a = BannerEmbedder::from_dir(model_dir(&tmp.path().join("a"), true, 130), &device)
+        .expect("load a");
+    // Same width and tokenizer, another weight.
+    let b_dir = model_dir(&tmp.path().join("b"), true, 130);
+    let weights = b_dir.join("model.safetensors");
+    let mut bytes = std::fs::read(&weights).expect("weights");
+    let n = bytes.len();
+    bytes[n - 4..].copy_from_slice(&0.123_f32.to_le_bytes());
+    std::fs::write(&weights, bytes).expect("weights");
+    let b = BannerEmbedder::from_dir(&b_dir, &device).expect("load b");
+    assert_eq!(a.dim(), b.dim());
+    assert_ne!(a.digests().expect("a").0, b.digests().expect("b").0);
+    let inputs = record_files(tmp.path());
+    let params = EmbedParams {
+        batch_size: 8,
+        chunk_rows: 7,
+        progress: false,
+    };
+    let (npy, ids) = (tmp.path().join("emb.npy"), tmp.path().join("ids.jsonl"));
+    // A killed run: the first file only embedded, then resumed with...
+    a.embed_records(&inputs[..1], &npy, &ids, &params)
+        .expect("first part");
+    let before = (
+        std::fs::read(&npy).expect("npy"),
+        std::fs::read(&ids).expect("ids"),
+    );
+    let unchanged = |what: &str| {
+        assert_eq!(std::fs::read(&npy).expect("npy"), before.0, "{what}: npy");
+        assert_eq!(std::fs::read(&ids).expect("ids"), before.1, "{what}: ids");
+    };
+    // ... another model of the same width,
+    let err = b
+        .embed_records(&inputs[..1], &npy, &ids, &params)
+        .expect_err("other model");
+    assert!(
+        matches!(&err, Error::Resume { reason, .. } if reason.contains("model")),
+        "{err}"
+    );
+    unchanged("other model");
+    // ... other inputs (one more file),
+    let err = a
+        .embed_records(&inputs, &npy, &ids, &params)
+        .expect_err("other inputs");
+    assert!(
+        matches!(&err, Error::Resume { reason, .. } if reason.contains("input")),
+        "{err}"
+    );
+    unchanged("other inputs");
+    // ... a changed input file of the same name,
+    let mut grown = std::fs::read(&inputs[0]).expect("input");
+    let original = grown.clone();
+    grown.extend_from_slice(b"\n");
+    std::fs::write(&inputs[0], &grown).expect("grow input");
+    let err = a
+        .embed_records(&inputs[..1], &npy, &ids, &params)
+        .expect_err("changed input");
+    assert!(
+        matches!(&err, Error::Resume { reason, .. } if reason.contains("input[0]")),
+        "{err}"
+    );
+    std::fs::write(&inputs[0], &original).expect("restore input");
+    unchanged("changed input");
+    // ... and a mistyped ids path (used to truncate the matrix to zero rows).
+    let typo = tmp.path().join("idz.jsonl");
+    let err = a
+        .embed_records(&inputs[..1], &npy, &typo, &params)
+        .expect_err("mistyped ids");
+    assert!(matches!(err, Error::Resume { .. }), "{err}");
+    assert!(!typo.exists(), "the mistyped ids file was created");
+    unchanged("mistyped ids");
+    // The right model, inputs and ids resume (nothing left to do).
+    let again = a
+        .embed_records(&inputs[..1], &npy, &ids, &params)
+        .expect("same run");
+    assert_eq!(again.embedded, 0);
+    unchanged("same run");
+}
+
 /// Two record files (one gzip), with one malformed line.
 fn record_files(dir: &Path) -> Vec<PathBuf> {
     let banners = banners();
@@ -210,6 +294,17 @@ fn record_files(dir: &Path) -> Vec<PathBuf> {
         paths.push(path);
     }
     paths
+}
+
+/// Rewrites the row count of one of our `.npy` headers (fixed width, right-aligned).
+fn set_header_rows(npy: &mut [u8], rows: u64) {
+    let pat = b"'shape': (";
+    let at = npy
+        .windows(pat.len())
+        .position(|w| w == pat)
+        .expect("shape")
+        + pat.len();
+    npy[at..at + 20].copy_from_slice(format!("{rows:>20}").as_bytes());
 }
 
 fn flate2_writer(path: &Path) -> impl std::io::Write {
@@ -272,12 +367,18 @@ fn interrupted_record_embedding_resumes_byte_identical() {
         (header, 0),
     ];
     for (k, (npy_len, ids_len)) in cases.into_iter().enumerate() {
-        let (p, q) = (
-            tmp.path().join(format!("cut{k}.npy")),
-            tmp.path().join(format!("cut{k}.jsonl")),
-        );
-        std::fs::write(&p, &full_npy[..npy_len]).expect("cut npy");
+        // A killed run: the files cut, the header holding the rows of the last checkpoint
+        // (chunks of 7) that both files had reached, the manifest beside them.
+        let case = tmp.path().join(format!("cut{k}"));
+        std::fs::create_dir(&case).expect("case dir");
+        let (p, q) = (case.join("full.npy"), case.join("full.jsonl"));
+        let whole_rows = (npy_len - header) / row_bytes;
+        let whole_ids = full_ids[..ids_len].split(|b| *b == b'\n').count() - 1;
+        let mut cut = full_npy[..npy_len].to_vec();
+        set_header_rows(&mut cut, (whole_rows.min(whole_ids) / 7 * 7) as u64);
+        std::fs::write(&p, &cut).expect("cut npy");
         std::fs::write(&q, &full_ids[..ids_len]).expect("cut ids");
+        std::fs::copy(manifest_path(&npy), manifest_path(&p)).expect("manifest");
         let resumed = e.embed_records(&inputs, &p, &q, &params).expect("resume");
         assert_eq!(resumed.rows, n, "case {k}");
         assert_eq!(resumed.resumed_from + resumed.embedded, n, "case {k}");

@@ -28,10 +28,13 @@ pub fn recog_matches(header: &str) -> String {
 /// version capture becomes plain group 1 with param `service.version`, and
 /// the `REG_DOT_NEWLINE` flag is set (`.` matches `\n`, as in
 /// [`compile_regex`]). Every fingerprint also gets the fixed param
-/// `bannerlm.cluster` = `clustering/cluster` (Recog requires one param) and
-/// its description gives cluster, support and precision. Examples are the
-/// fingerprint's examples whose display form is the value itself (no
-/// escapes), with the version they must yield.
+/// `bannerlm.cluster` = `clustering/cluster` (Recog requires one param; braces
+/// of the clustering name become parentheses there, since `{name}` in a Recog
+/// param value is an interpolation) and its description gives cluster,
+/// support and precision. Examples are the fingerprint's examples whose
+/// display form is the value itself (no escapes), with the version they must
+/// yield. Control and format characters of a clustering name reach the XML
+/// only as visible escapes (see [`recog_compat::ExportDatabase::to_xml`]).
 ///
 /// ```
 /// use lcs_fingerprint::{Clustering, FingerprintParams, to_recog};
@@ -71,10 +74,15 @@ pub fn to_recog(
     {
         let re = compile_regex(&f.regex)?;
         let has_version = f.regex.contains(NAMED_VERSION);
+        let label = format!(
+            "{}/{}",
+            f.clustering.replace('{', "(").replace('}', ")"),
+            f.cluster
+        );
         let mut params = vec![recog_compat::ExportParam {
             pos: 0,
             name: "bannerlm.cluster".to_owned(),
-            value: Some(format!("{}/{}", f.clustering, f.cluster)),
+            value: Some(label.clone()),
         }];
         if has_version {
             params.push(recog_compat::ExportParam {
@@ -89,10 +97,7 @@ pub fn to_recog(
             .filter(|e| !e.contains('\\'))
             .filter_map(|e| {
                 let caps = re.captures(e.as_bytes())?;
-                let mut expected = vec![(
-                    "bannerlm.cluster".to_owned(),
-                    format!("{}/{}", f.clustering, f.cluster),
-                )];
+                let mut expected = vec![("bannerlm.cluster".to_owned(), label.clone())];
                 if let Some(v) = caps.name("version") {
                     expected.push((
                         "service.version".to_owned(),
@@ -162,5 +167,43 @@ mod tests {
         }
         assert_eq!(recog_matches("WWW-Authenticate"), "http_header.wwwauth");
         assert_eq!(recog_matches("X-Powered-By"), "http_header.x-powered-by");
+    }
+
+    /// Issue 24 item 9: a clustering name with control characters, a bidirectional override
+    /// and braces gives a Recog database with no control byte that loads and verifies.
+    #[test]
+    fn hostile_clustering_names_stay_out_of_the_xml() {
+        let banners: Vec<String> = (0..12)
+            .map(|i| format!("HTTP/1.1 200 OK\r\nServer: Acme-httpd/1.{i}\r\n\r\n"))
+            .collect();
+        let name = "eps\u{1b}[2J\u{1b}]0;t\u{7}\u{0}\u{9b}\u{202e}{x}";
+        let c = Clustering {
+            name: name.into(),
+            labels: vec![Some(3); 12],
+        };
+        let fps = FingerprintParams::default()
+            .generate(&banners, &[c])
+            .expect("generates");
+        let db = to_recog(&fps, "Server").expect("exports");
+        let xml = db.to_xml().expect("valid Recog database");
+        assert!(
+            !xml.bytes().any(|b| (b < 0x20 && b != b'\n') || b == 0x7f),
+            "{xml:?}"
+        );
+        assert!(
+            !xml.contains('\u{9b}') && !xml.contains('\u{202e}'),
+            "{xml}"
+        );
+        let parsed = recog_compat::Database::from_xml_str(&xml, "x").expect("parses back");
+        let fp = &parsed.fingerprints[0];
+        assert!(
+            fp.description
+                .contains(r"eps\x1b[2J\x1b]0;t\x07\x00\u{9b}\u{202e}{x}"),
+            "{}",
+            fp.description
+        );
+        let report = recog_compat::verify(&parsed).expect("verifies");
+        assert_eq!(report.failures, 0, "{report}");
+        assert!(report.successes > 0, "{report}");
     }
 }

@@ -12,6 +12,43 @@ use crate::translate::Flags;
 /// Recog's default database preference (`Recog::DB::DEFAULT_FP_PREFERENCE`).
 pub const DEFAULT_PREFERENCE: f64 = 0.10;
 
+/// The largest database file [`Database::from_path`] reads, in bytes (Recog's largest,
+/// `snmp_sysdescr.xml`, is about 0.5 MB). A larger file is an [`Error::TooLarge`], found
+/// before it is read into memory; loading then holds at most a few times this much.
+pub const MAX_DATABASE_BYTES: u64 = 32 << 20;
+
+/// The largest example file (`<example _filename="...">`) that is read, in bytes.
+pub const MAX_EXAMPLE_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a whole file, refusing one larger than `limit` (checked on the open file, and the
+/// read stops past the limit, so a growing file or a device cannot exhaust memory either).
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let too_large = |size| Error::TooLarge {
+        path: path.to_owned(),
+        size,
+        limit,
+    };
+    if len > limit {
+        return Err(too_large(len));
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(io)?;
+    let got = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+    if got > limit {
+        return Err(too_large(got));
+    }
+    Ok(buf)
+}
+
 /// One Recog XML file: a `<fingerprints>` element and its fingerprints.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Database {
@@ -94,9 +131,10 @@ impl Database {
     /// ```
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let bytes = read_limited(path, MAX_DATABASE_BYTES)?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Io {
             path: path.to_owned(),
-            source,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
         })?;
         let stem = path
             .file_name()
@@ -159,26 +197,34 @@ pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Database>> {
     files.iter().map(Database::from_path).collect()
 }
 
-struct Lines {
-    starts: Vec<usize>,
+/// Line numbers of byte offsets, counted incrementally (no table of line starts: a file of
+/// line breaks would otherwise cost eight bytes of memory per byte).
+struct Lines<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: usize,
 }
 
-impl Lines {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr_newlines(text));
-        Lines { starts }
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines {
+            text: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
     }
-    fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset)
-    }
-}
 
-fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.bytes()
-        .enumerate()
-        .filter(|&(_, b)| b == b'\n')
-        .map(|(i, _)| i + 1)
+    /// The 1-based line of `offset`; cheap for increasing offsets.
+    fn line(&mut self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += memchr::memchr_iter(b'\n', &self.text[self.offset..offset]).count();
+        self.offset = offset;
+        self.line
+    }
 }
 
 #[derive(Default)]
@@ -203,7 +249,7 @@ enum Capture {
 }
 
 fn parse(text: &str, path: PathBuf, name: &str, example_dir: Option<&Path>) -> Result<Database> {
-    let lines = Lines::new(text);
+    let mut lines = Lines::new(text);
     let mut reader = quick_xml::Reader::from_str(text);
     let mut db = Database {
         path,
@@ -250,7 +296,7 @@ fn parse(text: &str, path: PathBuf, name: &str, example_dir: Option<&Path>) -> R
                                 "database_type" => db.database_type = v,
                                 "preference" => {
                                     db.preference = v.trim().parse().map_err(|_| {
-                                        structure(format!("preference {v:?} is not a number"))
+                                        structure(format!("preference \"{v}\" is not a number"))
                                     })?;
                                 }
                                 _ => {}
@@ -274,7 +320,7 @@ fn parse(text: &str, path: PathBuf, name: &str, example_dir: Option<&Path>) -> R
                                 "flags" => {
                                     p.flags = Flags::parse(&v).map_err(|bad| {
                                         structure(format!(
-                                            "unsupported regular expression flag {bad:?}; must be one of {}",
+                                            "unsupported regular expression flag \"{bad}\"; must be one of {}",
                                             Flags::NAMES.join(",")
                                         ))
                                     })?;
@@ -287,7 +333,7 @@ fn parse(text: &str, path: PathBuf, name: &str, example_dir: Option<&Path>) -> R
                             structure("<fingerprint> without a pattern attribute".into())
                         })?;
                         if empty {
-                            db.fingerprints.push(finish(p));
+                            push_fingerprint(&mut db, p)?;
                         } else {
                             fp = Some(p);
                         }
@@ -334,7 +380,7 @@ fn parse(text: &str, path: PathBuf, name: &str, example_dir: Option<&Path>) -> R
                             None | Some("") => 0,
                             Some(s) => s.parse::<usize>().map_err(|_| {
                                 structure(format!(
-                                    "param {pname:?}: pos {s:?} is not a non-negative integer"
+                                    "param \"{pname}\": pos \"{s}\" is not a non-negative integer"
                                 ))
                             })?,
                         };
@@ -374,7 +420,7 @@ fn parse(text: &str, path: PathBuf, name: &str, example_dir: Option<&Path>) -> R
                 if depth == 1
                     && let Some(p) = fp.take()
                 {
-                    db.fingerprints.push(finish(p));
+                    push_fingerprint(&mut db, p)?;
                 }
             }
             Event::Text(t) => push_text(&mut cap, &t.xml10_content()),
@@ -421,6 +467,14 @@ fn push_text(cap: &mut Capture, s: &str) {
         Capture::Example { text, .. } => text.push_str(s),
         Capture::None => {}
     }
+}
+
+/// Finishes a fingerprint, checks what its params interpolate, and appends it.
+fn push_fingerprint(db: &mut Database, p: PendingFp) -> Result<()> {
+    let fp = finish(p);
+    crate::matcher::check_interpolation(&fp, &db.path, &db.protocol, &db.match_key)?;
+    db.fingerprints.push(fp);
+    Ok(())
 }
 
 fn finish(p: PendingFp) -> Fingerprint {
@@ -483,11 +537,11 @@ fn make_example(
             .any(|c| !matches!(c, std::path::Component::Normal(_)))
         {
             return Err(structure(format!(
-                "an example specifies an illegal file path {file:?}"
+                "an example specifies an illegal file path \"{file}\""
             )));
         }
         let full = dir.join(rel);
-        std::fs::read(&full).map_err(|source| Error::Io { path: full, source })?
+        read_limited(&full, MAX_EXAMPLE_FILE_BYTES)?
     } else if get("_encoding") == Some("base64") {
         decode_base64(&text).map_err(|e| structure(format!("bad base64 example: {e}")))?
     } else {

@@ -1,6 +1,53 @@
 //! The crate's error type.
+//!
+//! Every `Display` here is terminal-safe: file names, patterns, tag names, attribute values,
+//! descriptions and the texts of the XML and regex libraries (which quote their input) are
+//! escaped with [`bannerlm_base::Escaped`], so no control character (other than the line
+//! breaks of a regex error's caret diagram) and no bidirectional override reaches a terminal.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use bannerlm_base::Escaped;
+
+/// Displays a path escaped (a hostile database directory may hold any file name).
+pub(crate) struct ShowPath<'a>(pub(crate) &'a Path);
+
+impl fmt::Display for ShowPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Escaped(self.0.as_os_str().as_encoded_bytes()).fmt(f)
+    }
+}
+
+/// Displays text escaped line by line: the line breaks stay (a regex error's caret diagram
+/// stays readable), everything else is as [`Escaped`].
+pub(crate) struct ShowLines<'a>(pub(crate) &'a str);
+
+impl fmt::Display for ShowLines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, line) in self.0.split('\n').enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            Escaped(line.as_bytes()).fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Displays the text of another library's error escaped (it may quote the input).
+pub(crate) struct ShowErr<'a, E: fmt::Display>(pub(crate) &'a E);
+
+impl<E: fmt::Display> fmt::Display for ShowErr<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        ShowLines(&self.0.to_string()).fmt(f)
+    }
+}
+
+/// Displays text escaped with [`Escaped`].
+pub(crate) fn show(s: &str) -> Escaped<'_> {
+    Escaped(s.as_bytes())
+}
 
 /// Why a Recog pattern could not be translated into a Rust regex.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +86,14 @@ impl std::fmt::Display for TranslateErrorKind {
             Self::UnmatchedParen => f.write_str("unmatched ')'"),
             Self::TrailingBackslash => f.write_str("trailing backslash"),
             Self::NothingToRepeat => f.write_str("quantifier without a target"),
-            Self::UnknownInlineFlag(c) => write!(f, "unknown inline option {c:?}"),
+            Self::UnknownInlineFlag(c) => {
+                let mut buf = [0u8; 4];
+                write!(
+                    f,
+                    "unknown inline option '{}'",
+                    show(c.encode_utf8(&mut buf))
+                )
+            }
             Self::BadEscape => f.write_str("malformed escape sequence"),
             Self::UnknownPosixClass => f.write_str("unknown POSIX bracket class"),
             Self::BadRepetition => f.write_str("invalid repetition bounds"),
@@ -53,7 +107,7 @@ impl std::fmt::Display for TranslateErrorKind {
 #[non_exhaustive]
 pub enum Error {
     /// Reading a file or directory failed.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", ShowPath(.path))]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -62,7 +116,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The XML itself is malformed.
-    #[error("{path}:{line}: malformed XML: {source}")]
+    #[error("{}:{line}: malformed XML: {}", ShowPath(.path), ShowErr(.source))]
     Xml {
         /// The database file (or `<memory>`).
         path: PathBuf,
@@ -73,7 +127,7 @@ pub enum Error {
         source: quick_xml::Error,
     },
     /// An attribute value could not be decoded.
-    #[error("{path}:{line}: bad attribute: {source}")]
+    #[error("{}:{line}: bad attribute: {}", ShowPath(.path), ShowErr(.source))]
     XmlAttribute {
         /// The database file (or `<memory>`).
         path: PathBuf,
@@ -84,7 +138,7 @@ pub enum Error {
         source: quick_xml::events::attributes::AttrError,
     },
     /// The XML is well formed but is not a Recog database.
-    #[error("{path}:{line}: {message}")]
+    #[error("{}:{line}: {}", ShowPath(.path), show(.message))]
     Structure {
         /// The database file (or `<memory>`).
         path: PathBuf,
@@ -94,7 +148,7 @@ pub enum Error {
         message: String,
     },
     /// A pattern uses a construct that cannot be translated.
-    #[error("pattern {pattern:?} at offset {offset}: {kind}")]
+    #[error("pattern \"{}\" at offset {offset}: {kind}", show(.pattern))]
     Translate {
         /// The Recog (Ruby) pattern.
         pattern: String,
@@ -104,7 +158,7 @@ pub enum Error {
         kind: TranslateErrorKind,
     },
     /// The translated pattern was rejected by the `regex` crate.
-    #[error("pattern {pattern:?}: {source}")]
+    #[error("pattern \"{}\": {}", show(.pattern), ShowErr(.source))]
     Regex {
         /// The Recog (Ruby) pattern.
         pattern: String,
@@ -113,7 +167,7 @@ pub enum Error {
         source: regex::Error,
     },
     /// The translated pattern was rejected by `fancy-regex`.
-    #[error("pattern {pattern:?}: {source}")]
+    #[error("pattern \"{}\": {}", show(.pattern), ShowErr(.source))]
     FancyRegex {
         /// The Recog (Ruby) pattern.
         pattern: String,
@@ -122,7 +176,7 @@ pub enum Error {
         source: Box<fancy_regex::Error>,
     },
     /// A fingerprint of a database failed to compile.
-    #[error("{path}:{line}: {source}")]
+    #[error("{}:{line}: {source}", ShowPath(.path))]
     Fingerprint {
         /// The database file (or `<memory>`).
         path: PathBuf,
@@ -133,7 +187,7 @@ pub enum Error {
         source: Box<Error>,
     },
     /// Matching a backtracking pattern exceeded the backtrack limit (or its stack).
-    #[error("pattern {pattern:?} gave up while matching: {source}")]
+    #[error("pattern \"{}\" gave up while matching: {}", show(.pattern), ShowErr(.source))]
     MatchAborted {
         /// The Recog (Ruby) pattern.
         pattern: String,
@@ -143,7 +197,12 @@ pub enum Error {
     },
     /// A fixed param value interpolates `{name}` but the match has no such value,
     /// and Recog only tolerates that for `*.version` inside `*.cpe23`.
-    #[error("fingerprint {fingerprint:?}: param {param:?} interpolates missing value {missing:?}")]
+    #[error(
+        "fingerprint \"{}\": param \"{}\" interpolates missing value \"{}\"",
+        show(.fingerprint),
+        show(.param),
+        show(.missing)
+    )]
     Interpolation {
         /// Description of the fingerprint.
         fingerprint: String,
@@ -152,15 +211,48 @@ pub enum Error {
         /// The missing value name.
         missing: String,
     },
+    /// Interpolating the `{name}` references of a fixed param value would nest deeper than
+    /// [`MAX_INTERPOLATION_DEPTH`](crate::MAX_INTERPOLATION_DEPTH) or grow the value beyond
+    /// [`MAX_INTERPOLATED_LEN`](crate::MAX_INTERPOLATED_LEN) bytes (a hostile database can
+    /// otherwise double a value with every param: 40 params, a terabyte).
+    #[error(
+        "{}:{line}: fingerprint \"{}\": param \"{}\": {what}",
+        ShowPath(.path),
+        show(.fingerprint),
+        show(.param)
+    )]
+    InterpolationLimit {
+        /// The database file (or `<memory>`).
+        path: PathBuf,
+        /// 1-based line number of the `<fingerprint>` element.
+        line: usize,
+        /// Description of the fingerprint.
+        fingerprint: String,
+        /// The param whose value is interpolated.
+        param: String,
+        /// Which limit, and its value.
+        what: String,
+    },
+    /// A database file is larger than [`MAX_DATABASE_BYTES`](crate::MAX_DATABASE_BYTES), or an
+    /// example file larger than [`MAX_EXAMPLE_FILE_BYTES`](crate::MAX_EXAMPLE_FILE_BYTES).
+    #[error("{}: {size} bytes is more than the limit of {limit} bytes", ShowPath(.path))]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes (at least; reading stops past the limit).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// A parameter struct failed validation.
-    #[error("invalid parameter: {0}")]
+    #[error("invalid parameter: {}", show(.0))]
     InvalidParams(String),
     /// A fingerprint handed to the exporter cannot be written as valid Recog XML.
     #[error("export of fingerprint {index}: {message}")]
     Export {
         /// Index of the fingerprint in the export input.
         index: usize,
-        /// What is wrong.
+        /// What is wrong (input quoted in it is already escaped).
         message: String,
     },
 }

@@ -1,8 +1,21 @@
 //! Writing fingerprints as a Recog XML database (valid against `fingerprints.xsd`).
+//!
+//! Generated text (descriptions from clustering names, param values, header names) may hold
+//! any character. XML 1.0 cannot carry most C0 controls at all, and a control character or a
+//! bidirectional override that it can carry would reach every terminal that prints the
+//! database later. So in descriptions and in attribute values every control character (other
+//! than tab and line breaks, written as character references in attributes) and every Unicode
+//! format character is written as visible text with [`bannerlm_base::escape_str`] (`\x1b`,
+//! `\u{202e}`; `\u202e` in attribute values, where braces would read as Recog's `{name}`
+//! interpolation). Patterns keep their meaning instead: DEL, C1 and format characters are
+//! written as character references, and a pattern holding a C0 control that XML cannot
+//! carry is refused (write it as `\xNN`). Example banners that are not plain text go out as
+//! base64. The exported file therefore holds no control byte but line breaks.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use bannerlm_base::escape_str;
 use base64::Engine as _;
 
 use crate::db::Database;
@@ -85,24 +98,34 @@ impl ExportDatabase {
         for (index, fp) in self.fingerprints.iter().enumerate() {
             let e = |message: String| Error::Export { index, message };
             CompiledPattern::new(&fp.pattern, fp.flags, &opts).map_err(|x| e(x.to_string()))?;
+            if let Some(c) = fp.pattern.chars().find(|&c| !xml_char(c)) {
+                return Err(e(format!(
+                    "the pattern holds the character {}, which XML 1.0 cannot carry; write it as an escape",
+                    escape_str(c.encode_utf8(&mut [0; 4]))
+                )));
+            }
             if fp.params.is_empty() {
                 return Err(e("no params; Recog's schema requires at least one".into()));
             }
             for p in &fp.params {
                 if !is_xml_name(&p.name) {
                     return Err(e(format!(
-                        "param name {:?} is not an XML attribute name",
-                        p.name
+                        "param name \"{}\" is not an XML attribute name",
+                        escape_str(&p.name)
                     )));
                 }
                 match (p.pos, p.value.as_deref()) {
                     (0, None | Some("")) => {
-                        return Err(e(format!("param {:?} has pos 0 but no value", p.name)));
+                        return Err(e(format!(
+                            "param \"{}\" has pos 0 but no value",
+                            escape_str(&p.name)
+                        )));
                     }
                     (1.., Some(v)) if !v.is_empty() => {
                         return Err(e(format!(
-                            "param {:?} has pos {} and a value",
-                            p.name, p.pos
+                            "param \"{}\" has pos {} and a value",
+                            escape_str(&p.name),
+                            p.pos
                         )));
                     }
                     _ => {}
@@ -111,7 +134,10 @@ impl ExportDatabase {
             for ex in &fp.examples {
                 for (k, _) in &ex.expected {
                     if !is_xml_name(k) || k == "_encoding" || k == "_filename" {
-                        return Err(e(format!("example attribute {k:?} cannot be written")));
+                        return Err(e(format!(
+                            "example attribute \"{}\" cannot be written",
+                            escape_str(k)
+                        )));
                     }
                 }
             }
@@ -152,27 +178,27 @@ impl ExportDatabase {
     pub fn to_xml(&self) -> Result<String> {
         self.check()?;
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<fingerprints");
-        attr(&mut x, "matches", &self.matches, true);
-        attr(&mut x, "protocol", &self.protocol, false);
-        attr(&mut x, "database_type", &self.database_type, false);
+        attr(&mut x, "matches", &self.matches, true, false);
+        attr(&mut x, "protocol", &self.protocol, false, false);
+        attr(&mut x, "database_type", &self.database_type, false, false);
         if let Some(p) = self.preference {
             let _ = write!(x, " preference=\"{p}\"");
         }
         x.push_str(">\n");
         for fp in &self.fingerprints {
             x.push_str("  <fingerprint");
-            attr(&mut x, "pattern", &fp.pattern, true);
-            attr(&mut x, "flags", &fp.flags.to_attribute(), false);
+            attr(&mut x, "pattern", &fp.pattern, true, true);
+            attr(&mut x, "flags", &fp.flags.to_attribute(), false, false);
             x.push_str(">\n    <description>");
-            x.push_str(&escape_text(&fp.description.replace(['\r', '\n'], " ")));
+            push_description(&mut x, &fp.description);
             x.push_str("</description>\n");
             for ex in &fp.examples {
                 x.push_str("    <example");
                 let text = std::str::from_utf8(&ex.banner)
                     .ok()
-                    .filter(|s| s.chars().all(xml_text_ok) && s.trim() == *s);
+                    .filter(|s| s.chars().all(plain_text) && s.trim() == *s);
                 for (k, v) in &ex.expected {
-                    attr(&mut x, k, v, true);
+                    attr(&mut x, k, v, true, false);
                 }
                 if let Some(s) = text {
                     x.push('>');
@@ -185,9 +211,9 @@ impl ExportDatabase {
             }
             for p in &fp.params {
                 let _ = write!(x, "    <param pos=\"{}\"", p.pos);
-                attr(&mut x, "name", &p.name, true);
+                attr(&mut x, "name", &p.name, true, false);
                 if let Some(v) = p.value.as_deref() {
-                    attr(&mut x, "value", v, true);
+                    attr(&mut x, "value", v, true, false);
                 }
                 x.push_str("/>\n");
             }
@@ -197,13 +223,14 @@ impl ExportDatabase {
         Ok(x)
     }
 
-    /// Writes [`Self::to_xml`] to a file.
+    /// Writes [`Self::to_xml`] to a file, atomically ([`bannerlm_base::write_atomic`]): the
+    /// file appears whole or not at all, and a failed write leaves the old file as it was.
     ///
     /// # Errors
     /// As [`Self::check`], plus I/O errors.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let xml = self.to_xml()?;
-        std::fs::write(path.as_ref(), xml).map_err(|source| Error::Io {
+        bannerlm_base::write_atomic(path.as_ref(), xml.as_bytes()).map_err(|source| Error::Io {
             path: path.as_ref().to_owned(),
             source,
         })
@@ -253,10 +280,24 @@ impl From<&Database> for ExportDatabase {
     }
 }
 
-/// Characters XML 1.0 can carry literally in text (and that survive parsing
-/// unchanged: no `\r`, which parsers normalise).
-fn xml_text_ok(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+/// Characters XML 1.0 can carry at all (its `Char` production).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Characters that are shown as visible escapes in descriptions and attribute values:
+/// controls, Unicode format characters (bidirectional overrides, zero-width characters) and
+/// what XML cannot carry.
+fn needs_visible_escape(c: char) -> bool {
+    let mut buf = [0; 4];
+    c != '\\' && (!xml_char(c) || escape_str(c.encode_utf8(&mut buf)).len() != c.len_utf8())
+}
+
+/// Characters an example banner may hold to be written as text: they survive parsing
+/// unchanged (no `\r`, which parsers normalise) and are neither controls (but tab and line
+/// feed) nor format characters; other banners go out as base64.
+fn plain_text(c: char) -> bool {
+    matches!(c, '\t' | '\n') || !needs_visible_escape(c)
 }
 
 fn is_xml_name(s: &str) -> bool {
@@ -266,16 +307,47 @@ fn is_xml_name(s: &str) -> bool {
         && cs.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// Text content: markup characters as entities, tabs as character references.
 fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('\t', "&#9;")
 }
 
-/// Appends ` name="value"` with the value escaped so that attribute-value
-/// normalisation gives it back unchanged; characters XML cannot carry are
-/// replaced by U+FFFD (the checks above keep them out of patterns that matter).
-fn attr(x: &mut String, name: &str, value: &str, always: bool) {
+/// The visible escape of `c` (one that [`needs_visible_escape`]): [`escape_str`]'s form
+/// (`\x1b`, `\u{202e}`), except that in attribute values (`brace_free`) a `\u{...}` escape is
+/// written `\u202e` instead, since `{name}` in a param value is Recog's interpolation.
+fn push_visible(x: &mut String, c: char, brace_free: bool) {
+    let e = escape_str(c.encode_utf8(&mut [0; 4]));
+    if e.starts_with('\\') && !(brace_free && e.contains('{')) {
+        x.push_str(&e);
+    } else {
+        // Non-characters such as U+FFFE, which the escaper leaves as they are.
+        let _ = write!(x, "\\u{:04x}", u32::from(c));
+    }
+}
+
+/// A description on one line: tabs and line breaks become spaces (the loader collapses
+/// whitespace anyway), controls and format characters visible escapes.
+fn push_description(x: &mut String, description: &str) {
+    for c in description.chars() {
+        match c {
+            '\t' | '\n' | '\r' => x.push(' '),
+            '&' => x.push_str("&amp;"),
+            '<' => x.push_str("&lt;"),
+            '>' => x.push_str("&gt;"),
+            c if needs_visible_escape(c) => push_visible(x, c, false),
+            c => x.push(c),
+        }
+    }
+}
+
+/// Appends ` name="value"` with the value escaped so that attribute-value normalisation
+/// gives it back unchanged: tab and line breaks as character references. Other controls and
+/// format characters: in a pattern (`exact`) as character references (the checks refuse
+/// what XML cannot carry), elsewhere as visible escapes.
+fn attr(x: &mut String, name: &str, value: &str, always: bool, exact: bool) {
     if value.is_empty() && !always {
         return;
     }
@@ -289,8 +361,11 @@ fn attr(x: &mut String, name: &str, value: &str, always: bool) {
             '\t' => x.push_str("&#9;"),
             '\n' => x.push_str("&#10;"),
             '\r' => x.push_str("&#13;"),
-            c if xml_text_ok(c) => x.push(c),
-            _ => x.push('\u{FFFD}'),
+            c if exact && xml_char(c) && needs_visible_escape(c) => {
+                let _ = write!(x, "&#x{:X};", u32::from(c));
+            }
+            c if needs_visible_escape(c) => push_visible(x, c, true),
+            c => x.push(c),
         }
     }
     x.push('"');

@@ -5,7 +5,7 @@
 //! files of Ruby regular expressions with example banners and the params each
 //! must yield. This crate is the last stage of the bannerlm pipeline
 //! (`lcs-fingerprint` → **`recog-compat`**) and depends on nothing but
-//! `regex`, `fancy-regex`, `quick-xml` and `base64`.
+//! `regex`, `fancy-regex`, `quick-xml`, `base64`, `memchr` and `bannerlm-base`.
 //!
 //! - **Load** ([`Database`], [`load_dir`]): every attribute Recog reads, line
 //!   numbers, base64 and `_filename` examples.
@@ -24,9 +24,30 @@
 //! - **Export** ([`ExportDatabase`]): generated fingerprints as a Recog XML
 //!   database valid against Recog's `fingerprints.xsd`.
 //!
-//! Banners are attacker-controlled: matching takes `&[u8]`, no pattern can run
-//! for more than its backtrack limit, and [`escape_bytes`] makes banners safe
-//! to print.
+//! # Hostile input
+//!
+//! Banners are attacker-controlled, and Recog databases come from other people:
+//!
+//! - Matching takes `&[u8]`; linear-time patterns run on `regex`, the others
+//!   on `fancy-regex` under a backtrack limit ([`MatcherOptions`]), so no
+//!   pattern runs unbounded on any banner (a pattern that gives up is
+//!   [`Error::MatchAborted`]).
+//! - A database file over [`MAX_DATABASE_BYTES`] (an example file over
+//!   [`MAX_EXAMPLE_FILE_BYTES`]) is refused before it is read.
+//! - Param interpolation is capped: chains deeper than
+//!   [`MAX_INTERPOLATION_DEPTH`] are refused at load time, and no value grows
+//!   beyond [`MAX_INTERPOLATED_LEN`] bytes (load-time check of the fixed
+//!   values, and a check before every replacement at match time), each an
+//!   [`Error::InterpolationLimit`] naming the file and line.
+//! - Every error's `Display` and every [`VerifyReport`] message is
+//!   terminal-safe: text from the database or a banner is escaped with
+//!   [`escape_bytes`]/[`escape_str`] (re-exported from `bannerlm_base`).
+//! - Exports ([`ExportDatabase`]) hold no control byte but line breaks and are
+//!   written atomically.
+//!
+//! `tests/hostile.rs` holds the reproductions and a proptest suite of hostile
+//! documents (`PROPTEST_CASES=20000 cargo test -p recog-compat --test hostile`
+//! runs more cases).
 //!
 //! # Example: match a banner
 //!
@@ -65,23 +86,28 @@
 mod compare;
 mod db;
 mod error;
-mod escape;
 mod export;
 mod matcher;
 mod set;
 mod translate;
 mod verify;
 
+/// Terminal-safe escaping of banners and database text, re-exported from `bannerlm_base` (one
+/// escaper for every bannerlm crate).
+pub use bannerlm_base::{Escaped, escape_bytes, escape_str};
 pub use compare::{
     CompareParams, CorpusBanner, GeneratedPattern, HeaderComparison, HttpHeader, NewCandidate,
     RecogStats, Recovery, compare,
 };
-pub use db::{DEFAULT_PREFERENCE, Database, Example, Fingerprint, Param, load_dir};
+pub use db::{
+    DEFAULT_PREFERENCE, Database, Example, Fingerprint, MAX_DATABASE_BYTES, MAX_EXAMPLE_FILE_BYTES,
+    Param, load_dir,
+};
 pub use error::{Error, Result, TranslateErrorKind};
-pub use escape::{escape_bytes, escape_str};
 pub use export::{ExportDatabase, ExportExample, ExportFingerprint, ExportParam};
 pub use matcher::{
-    CompiledPattern, Groups, Match, Matcher, MatcherBuilder, MatcherOptions, banner_text,
+    CompiledPattern, Groups, MAX_INTERPOLATED_LEN, MAX_INTERPOLATION_DEPTH, Match, Matcher,
+    MatcherBuilder, MatcherOptions, banner_text,
 };
 pub use set::{RecogSet, banner_input};
 pub use translate::{Engine, Flags, Translation, translate};

@@ -7,6 +7,19 @@ use crate::db::{Database, Fingerprint};
 use crate::error::{Error, Result};
 use crate::translate::{Engine, Flags, translate};
 
+/// The longest chain of fixed params that interpolate one another (`p1 = "{p0}"`,
+/// `p2 = "{p1}"`, ...) a fingerprint may have. Recog's own databases need 1 (a `cpe23` that
+/// interpolates a version); a database that goes deeper is rejected when it is loaded (and
+/// when a [`Matcher`] is built from a hand-made [`Database`]), with its file and line.
+pub const MAX_INTERPOLATION_DEPTH: usize = 8;
+
+/// The longest a param value may grow, in bytes, by interpolating `{name}` references.
+/// Recog's own values are under 100 bytes. Interpolation checks the length a replacement
+/// would give before building it, so a value never exceeds this: a database whose fixed
+/// values alone exceed it is rejected when loaded, and a banner whose captures make a value
+/// exceed it is an [`Error::InterpolationLimit`] for that match.
+pub const MAX_INTERPOLATED_LEN: usize = 64 * 1024;
+
 /// Options for compiling patterns. Build with [`MatcherBuilder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatcherOptions {
@@ -127,11 +140,18 @@ impl MatcherBuilder {
         let mut entries = Vec::with_capacity(db.fingerprints.len());
         let mut errors = Vec::new();
         for (i, fp) in db.fingerprints.iter().enumerate() {
+            let params = match ParamSpec::new(fp, &db.path) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.push((i, e));
+                    continue;
+                }
+            };
             match CompiledPattern::new(&fp.pattern, fp.flags, &opts) {
                 Ok(re) => entries.push(Entry {
                     index: i,
                     re,
-                    params: ParamSpec::new(fp),
+                    params,
                 }),
                 Err(e) => errors.push((
                     i,
@@ -245,15 +265,21 @@ impl CompiledPattern {
 }
 
 /// Params of a fingerprint, deduplicated by name like Ruby's Hash (the last
-/// definition wins, the first position is kept).
+/// definition wins, the first position is kept), and Recog's interpolation plan.
 #[derive(Debug, Clone)]
 struct ParamSpec {
     description: String,
     params: Vec<(String, usize, String)>,
+    /// Fixed params whose value references `{name}`s, in Recog's order, with the names.
+    interpolate: Vec<(String, Vec<String>)>,
+    /// Where the fingerprint is, for errors.
+    path: std::path::PathBuf,
+    line: usize,
 }
 
 impl ParamSpec {
-    fn new(fp: &Fingerprint) -> Self {
+    /// Collects the params and checks the interpolation depth.
+    fn new(fp: &Fingerprint, path: &std::path::Path) -> Result<Self> {
         let mut params: Vec<(String, usize, String)> = Vec::new();
         for p in &fp.params {
             let v = p.value.clone().unwrap_or_default();
@@ -264,11 +290,133 @@ impl ParamSpec {
                 params.push((p.name.clone(), p.pos, v));
             }
         }
-        ParamSpec {
+        let mut spec = ParamSpec {
             description: fp.description.clone(),
             params,
+            interpolate: Vec::new(),
+            path: path.to_owned(),
+            line: fp.line,
+        };
+        // Depth of each interpolated value: one more than the deepest value it takes in
+        // already interpolated (values interpolated later are taken in raw, as in Recog).
+        let mut depth: Vec<(&str, usize)> = Vec::new();
+        let mut plan = Vec::new();
+        for (name, pos, value) in &spec.params {
+            if *pos != 0 {
+                continue;
+            }
+            let refs = interpolation_refs(value);
+            if refs.is_empty() {
+                continue;
+            }
+            let d = 1 + refs
+                .iter()
+                .filter_map(|r| depth.iter().find(|(n, _)| n == r).map(|(_, d)| *d))
+                .max()
+                .unwrap_or(0);
+            if d > MAX_INTERPOLATION_DEPTH {
+                return Err(spec.limit(
+                    name,
+                    format!(
+                        "interpolation nests {d} levels deep, more than the limit of {MAX_INTERPOLATION_DEPTH}"
+                    ),
+                ));
+            }
+            depth.push((name, d));
+            plan.push((
+                name.clone(),
+                refs.into_iter().map(str::to_owned).collect::<Vec<_>>(),
+            ));
+        }
+        spec.interpolate = plan;
+        Ok(spec)
+    }
+
+    fn limit(&self, param: &str, what: String) -> Error {
+        Error::InterpolationLimit {
+            path: self.path.clone(),
+            line: self.line,
+            fingerprint: self.description.clone(),
+            param: param.to_owned(),
+            what,
         }
     }
+
+    /// Recog's interpolation of `r` in place. `strict`: a missing value is an error (at match
+    /// time, as in Recog); otherwise it is left as is (the load-time check).
+    fn interpolate(&self, r: &mut BTreeMap<String, String>, strict: bool) -> Result<()> {
+        for (key, refs) in &self.interpolate {
+            for name in refs {
+                let needle = format!("{{{name}}}");
+                let replacement = match r.get(name) {
+                    Some(v) => v.clone(),
+                    // Recog's exact rule: `/\.cpe23$/` and `/\.version$/`, case-sensitive.
+                    #[allow(clippy::case_sensitive_file_extension_comparisons)]
+                    None if key.ends_with(".cpe23") && name.ends_with(".version") => "-".to_owned(),
+                    None if !strict => continue,
+                    None => {
+                        return Err(Error::Interpolation {
+                            fingerprint: self.description.clone(),
+                            param: key.clone(),
+                            missing: name.clone(),
+                        });
+                    }
+                };
+                let Some(v) = r.get_mut(key) else { continue };
+                // The length the replacement gives, checked before anything is built.
+                let count = v.matches(needle.as_str()).count();
+                let grown = count
+                    .checked_mul(replacement.len())
+                    .and_then(|add| (v.len() - count * needle.len()).checked_add(add));
+                match grown {
+                    Some(n) if n <= MAX_INTERPOLATED_LEN => {}
+                    _ => {
+                        return Err(self.limit(
+                            key,
+                            format!(
+                                "interpolating {{{}}} makes the value longer than the limit of {MAX_INTERPOLATED_LEN} bytes",
+                                bannerlm_base::escape_str(name)
+                            ),
+                        ));
+                    }
+                }
+                if count > 0 {
+                    *v = v.replace(&needle, &replacement);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The load-time check of a fingerprint's params: the interpolation depth, and the length
+/// its fixed values reach when every capture is empty (a lower bound of every match).
+pub(crate) fn check_interpolation(
+    fp: &Fingerprint,
+    path: &std::path::Path,
+    protocol: &str,
+    match_key: &str,
+) -> Result<()> {
+    let spec = ParamSpec::new(fp, path)?;
+    if spec.interpolate.is_empty() {
+        return Ok(());
+    }
+    let mut r: BTreeMap<String, String> = BTreeMap::new();
+    r.insert("matched".into(), spec.description.clone());
+    for (name, pos, value) in &spec.params {
+        r.insert(
+            name.clone(),
+            if *pos == 0 {
+                value.clone()
+            } else {
+                String::new()
+            },
+        );
+    }
+    r.entry("service.protocol".into())
+        .or_insert_with(|| protocol.to_lowercase());
+    r.insert("fingerprint_db".into(), match_key.to_owned());
+    spec.interpolate(&mut r, false)
 }
 
 #[derive(Debug, Clone)]
@@ -530,14 +678,9 @@ impl Matcher {
         let spec = &e.params;
         let mut r: BTreeMap<String, String> = BTreeMap::new();
         r.insert("matched".into(), spec.description.clone());
-        let mut interpolate: Vec<(&str, Vec<&str>)> = Vec::new();
         for (name, pos, value) in &spec.params {
             if *pos == 0 {
                 r.insert(name.clone(), value.clone());
-                let refs = interpolation_refs(value);
-                if !refs.is_empty() {
-                    interpolate.push((name, refs));
-                }
             } else {
                 match groups.get(*pos).cloned().flatten() {
                     Some(v) => {
@@ -554,27 +697,7 @@ impl Matcher {
             r.insert("service.protocol".into(), self.protocol.clone());
         }
         r.insert("fingerprint_db".into(), self.match_key.clone());
-        for (key, refs) in interpolate {
-            for name in refs {
-                let needle = format!("{{{name}}}");
-                let replacement = match r.get(name) {
-                    Some(v) => v.clone(),
-                    // Recog's exact rule: `/\.cpe23$/` and `/\.version$/`, case-sensitive.
-                    #[allow(clippy::case_sensitive_file_extension_comparisons)]
-                    None if key.ends_with(".cpe23") && name.ends_with(".version") => "-".to_owned(),
-                    None => {
-                        return Err(Error::Interpolation {
-                            fingerprint: spec.description.clone(),
-                            param: key.to_owned(),
-                            missing: name.to_owned(),
-                        });
-                    }
-                };
-                if let Some(v) = r.get_mut(key) {
-                    *v = v.replace(&needle, &replacement);
-                }
-            }
-        }
+        spec.interpolate(&mut r, true)?;
         r.retain(|k, _| !k.starts_with("_tmp."));
         Ok(Match {
             fingerprint: e.index,

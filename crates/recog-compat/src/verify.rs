@@ -4,8 +4,8 @@ use std::fmt;
 
 use crate::db::Database;
 use crate::error::Result;
-use crate::escape::escape_str;
 use crate::matcher::{MatcherBuilder, MatcherOptions};
+use bannerlm_base::{Escaped, escape_bytes, escape_str};
 
 /// The outcome class of one verification message, as in Recog's reporter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,7 +25,9 @@ pub struct Finding {
     pub status: Status,
     /// Line of the fingerprint in the file.
     pub line: usize,
-    /// Human-readable reason (control characters escaped).
+    /// Human-readable reason. Everything in it that comes from the database or a banner
+    /// (descriptions, param names and values, patterns, example banners) is escaped with
+    /// [`bannerlm_base::escape_str`]: no control character or bidirectional override.
     pub message: String,
 }
 
@@ -57,12 +59,21 @@ impl fmt::Display for VerifyReport {
             } else {
                 "FAIL"
             };
-            writeln!(f, "{}:{}: {tag}: {}", self.name, x.line, x.message)?;
+            writeln!(
+                f,
+                "{}:{}: {tag}: {}",
+                Escaped(self.name.as_bytes()),
+                x.line,
+                x.message
+            )?;
         }
         write!(
             f,
             "{}: SUMMARY: Test completed with {} successful, {} warnings, and {} failures",
-            self.name, self.successes, self.warnings, self.failures
+            Escaped(self.name.as_bytes()),
+            self.successes,
+            self.warnings,
+            self.failures
         )
     }
 }
@@ -120,7 +131,7 @@ pub fn verify_with(db: &Database, opts: &MatcherOptions) -> Result<VerifyReport>
         });
     };
     for (i, fp) in db.fingerprints.iter().enumerate() {
-        let name = &fp.description;
+        let name = escape_str(&fp.description);
         rep.examples += fp.examples.len();
         // verify_params
         for p in &fp.params {
@@ -130,8 +141,9 @@ pub fn verify_with(db: &Database, opts: &MatcherOptions) -> Result<VerifyReport>
                     &mut rep,
                     fp.line,
                     format!(
-                        "'{name}'s {} is a non-zero pos but specifies a value of '{value}'",
-                        p.name
+                        "'{name}'s {} is a non-zero pos but specifies a value of '{}'",
+                        escape_str(&p.name),
+                        escape_str(value)
                     ),
                 );
             } else if p.pos == 0 && value.is_empty() {
@@ -140,7 +152,7 @@ pub fn verify_with(db: &Database, opts: &MatcherOptions) -> Result<VerifyReport>
                     fp.line,
                     format!(
                         "'{name}'s {} is not a capture (pos=0) but doesn't specify a value",
-                        p.name
+                        escape_str(&p.name)
                     ),
                 );
             }
@@ -162,7 +174,7 @@ pub fn verify_with(db: &Database, opts: &MatcherOptions) -> Result<VerifyReport>
             continue;
         }
         for ex in &fp.examples {
-            let shown = escape_str(&String::from_utf8_lossy(&ex.content));
+            let shown = escape_bytes(&ex.content);
             let result = match matcher.match_fingerprint(i, &ex.content) {
                 Ok(r) => r,
                 Err(e) => {
@@ -193,7 +205,8 @@ pub fn verify_with(db: &Database, opts: &MatcherOptions) -> Result<VerifyReport>
                     &mut rep,
                     ex.line,
                     format!(
-                        "'{name}' failed to find expected capture group {k} '{}'. Result was {}",
+                        "'{name}' failed to find expected capture group {} '{}'. Result was {}",
+                        escape_str(k),
                         escape_str(v),
                         escape_str(result.params.get(k).map_or("nil", String::as_str))
                     ),
@@ -224,7 +237,7 @@ pub fn verify_with(db: &Database, opts: &MatcherOptions) -> Result<VerifyReport>
                     fp.line,
                     format!(
                         "'{name}' is missing an example that checks for parameter '{}' which is derived from a capture group",
-                        p.name
+                        escape_str(&p.name)
                     ),
                 );
             }

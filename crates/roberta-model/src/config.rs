@@ -7,6 +7,26 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+/// Largest `vocab_size` accepted (16,777,216 tokens; RoBERTa has 50,265).
+pub const MAX_VOCAB_SIZE: usize = 1 << 24;
+/// Largest `hidden_size` accepted (32,768; the paper's model has 256, roberta-large 1,024).
+pub const MAX_HIDDEN_SIZE: usize = 1 << 15;
+/// Largest `intermediate_size` accepted (131,072).
+pub const MAX_INTERMEDIATE_SIZE: usize = 1 << 17;
+/// Largest `num_hidden_layers` accepted.
+pub const MAX_LAYERS: usize = 256;
+/// Largest `max_position_embeddings` accepted (131,072; the paper's model has 770).
+pub const MAX_POSITIONS: usize = 1 << 17;
+/// Largest `type_vocab_size` accepted.
+pub const MAX_TYPE_VOCAB_SIZE: usize = 1 << 10;
+/// Largest number of encoder parameters accepted (2^32, 16 GiB of float32; the paper's model
+/// has 16 million). A model read from disk must also have its weights in the file
+/// ([`loader::check_weights_file`](crate::loader::check_weights_file)), so memory stays a
+/// small multiple of the file's size.
+pub const MAX_PARAMETERS: u64 = 1 << 32;
+/// Longest `config.json` read (a few KB in practice).
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
 /// Activation of the feed-forward block and of the MLM head (`hidden_act`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -155,7 +175,49 @@ impl RobertaConfig {
             .saturating_sub(self.pad_token_id + 1)
     }
 
-    /// Checks sizes, probabilities and ids; every constructor of a model calls it.
+    /// Parameters of the encoder this config describes (embeddings and layers, no head), or
+    /// `None` when the count does not fit in a `u64`.
+    ///
+    /// ```
+    /// let c = roberta_model::RobertaConfig::paper(50_000);
+    /// assert_eq!(c.parameter_count(), Some(16_156_928));
+    /// ```
+    pub fn parameter_count(&self) -> Option<u64> {
+        let [v, h, l, i, p, t] = [
+            self.vocab_size,
+            self.hidden_size,
+            self.num_hidden_layers,
+            self.intermediate_size,
+            self.max_position_embeddings,
+            self.type_vocab_size,
+        ]
+        .map(|x| x as u64);
+        let embeddings = v
+            .checked_add(p)?
+            .checked_add(t)?
+            .checked_mul(h)?
+            .checked_add(2 * h)?;
+        // q, k, v, o (weight + bias), two layer norms, FFN in and out.
+        let attention = h.checked_mul(h)?.checked_add(h)?.checked_mul(4)?;
+        let ffn = h
+            .checked_mul(i)?
+            .checked_mul(2)?
+            .checked_add(i)?
+            .checked_add(h)?;
+        let layer = attention.checked_add(ffn)?.checked_add(4 * h)?;
+        embeddings.checked_add(layer.checked_mul(l)?)
+    }
+
+    /// Checks sizes (against the documented limits [`MAX_VOCAB_SIZE`], [`MAX_HIDDEN_SIZE`],
+    /// [`MAX_INTERMEDIATE_SIZE`], [`MAX_LAYERS`], [`MAX_POSITIONS`], [`MAX_TYPE_VOCAB_SIZE`]
+    /// and [`MAX_PARAMETERS`]), probabilities and ids; every constructor of a model calls it,
+    /// before anything is allocated.
+    ///
+    /// ```
+    /// let mut c = roberta_model::RobertaConfig::small(1000);
+    /// c.hidden_size = 1 << 30;
+    /// assert!(c.check().is_err());
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first offending key.
@@ -174,6 +236,35 @@ impl RobertaConfig {
         ] {
             if value == 0 {
                 return bad(format!("{key} must be positive"));
+            }
+        }
+        for (key, value, max) in [
+            ("vocab_size", self.vocab_size, MAX_VOCAB_SIZE),
+            ("hidden_size", self.hidden_size, MAX_HIDDEN_SIZE),
+            ("num_hidden_layers", self.num_hidden_layers, MAX_LAYERS),
+            (
+                "intermediate_size",
+                self.intermediate_size,
+                MAX_INTERMEDIATE_SIZE,
+            ),
+            (
+                "max_position_embeddings",
+                self.max_position_embeddings,
+                MAX_POSITIONS,
+            ),
+            ("type_vocab_size", self.type_vocab_size, MAX_TYPE_VOCAB_SIZE),
+        ] {
+            if value > max {
+                return bad(format!("{key} {value} is above the limit of {max}"));
+            }
+        }
+        match self.parameter_count() {
+            Some(n) if n <= MAX_PARAMETERS => {}
+            n => {
+                return bad(format!(
+                    "the model would have {} parameters, above the limit of {MAX_PARAMETERS}",
+                    n.map_or_else(|| "more than 2^64".to_owned(), |n| n.to_string())
+                ));
             }
         }
         if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
@@ -221,7 +312,7 @@ impl RobertaConfig {
                 ));
             }
         }
-        if self.max_position_embeddings <= self.pad_token_id + 1 {
+        if self.max_position_embeddings <= self.pad_token_id.saturating_add(1) {
             return bad(format!(
                 "max_position_embeddings {} leaves no room after the padding offset {}",
                 self.max_position_embeddings,
@@ -245,17 +336,29 @@ impl RobertaConfig {
         Self::parse(json, Path::new("<string>"))
     }
 
-    /// Reads and checks a transformers `config.json`.
+    /// Reads and checks a transformers `config.json` (at most [`MAX_CONFIG_BYTES`]).
     ///
     /// # Errors
     /// [`Error::Io`], [`Error::ConfigParse`] (with path, line and column) or
-    /// [`Error::InvalidConfig`].
+    /// [`Error::InvalidConfig`] (with the path).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        use std::io::Read as _;
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let io = |source| Error::Io {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let mut text = String::new();
+        file.take(MAX_CONFIG_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(Error::InvalidConfig(format!(
+                "{}: longer than {MAX_CONFIG_BYTES} bytes",
+                path.display()
+            )));
+        }
         Self::parse(&text, path)
     }
 
@@ -266,7 +369,10 @@ impl RobertaConfig {
             column: source.column(),
             source,
         })?;
-        config.check()?;
+        config.check().map_err(|e| match e {
+            Error::InvalidConfig(m) => Error::InvalidConfig(format!("{}: {m}", path.display())),
+            e => e,
+        })?;
         Ok(config)
     }
 
@@ -278,7 +384,8 @@ impl RobertaConfig {
         serde_json::to_string_pretty(self).map_err(Error::ConfigSerialize)
     }
 
-    /// Writes the config as a transformers `config.json`.
+    /// Writes the config as a transformers `config.json`, atomically
+    /// ([`bannerlm_base::write_atomic`]: a reader never sees half a file).
     ///
     /// # Errors
     /// [`Error::Io`] or [`Error::ConfigSerialize`].
@@ -286,7 +393,7 @@ impl RobertaConfig {
         let path = path.as_ref();
         let mut text = self.to_json_string()?;
         text.push('\n');
-        std::fs::write(path, text).map_err(|source| Error::Io {
+        bannerlm_base::write_atomic(path, text.as_bytes()).map_err(|source| Error::Io {
             path: path.to_owned(),
             source,
         })

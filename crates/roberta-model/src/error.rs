@@ -72,6 +72,26 @@ pub enum Error {
         /// Why it is unavailable.
         reason: String,
     },
+    /// A weights file that is malformed or does not fit the config (checked before the model
+    /// is allocated, [`check_weights_file`](crate::loader::check_weights_file)).
+    #[error("invalid weights file {path}: {reason}")]
+    Weights {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A token id outside the model's vocabulary (a tokenizer that does not belong to the
+    /// model), found before it reaches the model ([`check_token_ids`](crate::check_token_ids)).
+    #[error(
+        "token id {id} is outside the model's vocabulary of {vocab_size}: tokenizer and model do not belong together"
+    )]
+    TokenOutOfVocab {
+        /// The id.
+        id: u32,
+        /// The model's vocabulary size (ids are `0..vocab_size`).
+        vocab_size: usize,
+    },
     /// A tensor handed to a function has the wrong shape or values.
     #[error("invalid input: {0}")]
     InvalidInput(String),

@@ -89,7 +89,10 @@ pub mod loader;
 mod model;
 
 pub use burn;
-pub use config::{HiddenAct, RobertaConfig};
+pub use config::{
+    HiddenAct, MAX_CONFIG_BYTES, MAX_HIDDEN_SIZE, MAX_INTERMEDIATE_SIZE, MAX_LAYERS,
+    MAX_PARAMETERS, MAX_POSITIONS, MAX_TYPE_VOCAB_SIZE, MAX_VOCAB_SIZE, RobertaConfig,
+};
 pub use device::{Backend, DEVICE_ENV, choose_backend, default_device};
 pub use error::{Error, Result};
 pub use heads::{
@@ -100,3 +103,31 @@ pub use model::{
     RobertaAttention, RobertaEmbeddings, RobertaEncoder, RobertaIntermediate, RobertaLayer,
     RobertaModel, RobertaResidualOutput, RobertaSelfAttention,
 };
+
+/// Checks that every token id is inside a vocabulary of `vocab_size` tokens, the one check
+/// that every path feeding ids to a model uses (embedding, evaluation, annotation, training):
+/// an id beyond the embedding table would otherwise fail deep inside the backend.
+///
+/// ```
+/// assert!(roberta_model::check_token_ids(&[0, 5, 9], 10).is_ok());
+/// assert!(matches!(
+///     roberta_model::check_token_ids(&[0, 10], 10),
+///     Err(roberta_model::Error::TokenOutOfVocab { id: 10, vocab_size: 10 })
+/// ));
+/// ```
+///
+/// # Errors
+/// [`Error::TokenOutOfVocab`] with the first offending id.
+pub fn check_token_ids(ids: &[u32], vocab_size: usize) -> Result<()> {
+    match ids.iter().find(|&&id| id as usize >= vocab_size) {
+        Some(&id) => Err(Error::TokenOutOfVocab { id, vocab_size }),
+        None => Ok(()),
+    }
+}
+
+impl RobertaModel {
+    /// Rows of the word-embedding table: token ids must be below this.
+    pub fn vocab_size(&self) -> usize {
+        self.embeddings.word_embeddings.weight.val().dims()[0]
+    }
+}

@@ -114,42 +114,142 @@ fn load_into<M: Module + ModuleSnapshot>(
     Ok(module)
 }
 
-/// Writes the weights to a temporary file beside `path`, then renames it into place, so a
-/// reader (or a killed run) never sees a half-written `model.safetensors`.
+/// Writes the weights through a [`bannerlm_base::AtomicFile`] beside `path` (burn's store
+/// writes its temporary path, `commit` syncs and renames it), so a reader (or a killed run)
+/// never sees a half-written `model.safetensors`, and an error leaves no temporary file.
 fn save_from<M: Module + ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
-    let name = path.file_name().map_or_else(
-        || "model.safetensors".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let mut store = SafetensorsStore::from_file(&tmp)
+    let file = bannerlm_base::AtomicFile::create(path).map_err(io)?;
+    let mut store = SafetensorsStore::from_file(file.temp_path())
         .with_to_adapter(BurnToPyTorchAdapter)
         .remap(remapper(&SAVE_PATTERNS, false))
         .metadata("format", "pt")
         .overwrite(true);
-    let saved = module
+    module
         .save_into(&mut store)
         .map_err(|source| Error::Store {
             path: path.to_owned(),
             source,
-        })
-        .and_then(|()| {
-            // An ordinary data file (0644), whatever the store's temporary mode was.
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644)).map_err(io)?;
-            std::fs::File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(io)?;
-            std::fs::rename(&tmp, path).map_err(io)
-        });
-    if saved.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        })?;
+    drop(store);
+    file.commit().map_err(io)
+}
+
+/// Longest safetensors header read (the format's own limit is 100 MB).
+pub const MAX_SAFETENSORS_HEADER: u64 = 100 << 20;
+
+fn dtype_size(dtype: &str) -> Option<u64> {
+    Some(match dtype {
+        "BOOL" | "U8" | "I8" | "F8_E5M2" | "F8_E4M3" | "F8_E8M0" => 1,
+        "U16" | "I16" | "F16" | "BF16" => 2,
+        "U32" | "I32" | "F32" => 4,
+        "U64" | "I64" | "F64" => 8,
+        _ => return None,
+    })
+}
+
+/// One tensor entry of a safetensors header.
+#[derive(serde::Deserialize)]
+struct TensorEntry {
+    dtype: String,
+    shape: Vec<u64>,
+    data_offsets: [u64; 2],
+}
+
+/// Checks a safetensors file against `config` *before* a model of that config is allocated.
+///
+/// Reads only the header (at most [`MAX_SAFETENSORS_HEADER`] bytes, and never more than the
+/// file holds) and checks: every tensor's shape, dtype and byte range agree with each other
+/// and lie inside the file; the word-embedding table (`roberta.embeddings.word_embeddings.weight`
+/// or `embeddings.word_embeddings.weight`) is `[vocab_size, hidden_size]`; and the file holds at
+/// least as many values as the config's encoder has parameters
+/// ([`RobertaConfig::parameter_count`]). So a `config.json` whose sizes do not match its
+/// weights is an error, and the memory a model takes stays a small multiple of its file.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::Weights`] naming the file and what
+/// is wrong.
+pub fn check_weights_file(config: &RobertaConfig, path: impl AsRef<Path>) -> Result<()> {
+    use std::io::Read as _;
+    let path = path.as_ref();
+    let bad = |reason: String| Error::Weights {
+        path: path.to_owned(),
+        reason,
+    };
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut n = [0u8; 8];
+    file.read_exact(&mut n)
+        .map_err(|_| bad(format!("{len} bytes: too short for a safetensors header")))?;
+    let header_len = u64::from_le_bytes(n);
+    if header_len > MAX_SAFETENSORS_HEADER || header_len > len.saturating_sub(8) {
+        return Err(bad(format!(
+            "header of {header_len} bytes in a file of {len} (at most {MAX_SAFETENSORS_HEADER})"
+        )));
     }
-    saved
+    let mut header = Vec::new();
+    (&mut file)
+        .take(header_len)
+        .read_to_end(&mut header)
+        .map_err(io)?;
+    let entries: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("header is not JSON: {e}")))?;
+    let data_len = len.saturating_sub(8).saturating_sub(header_len);
+    let mut values = 0u64;
+    let mut embeddings = None;
+    for (name, value) in entries {
+        if name == "__metadata__" {
+            continue;
+        }
+        let shown: String = name.chars().take(120).collect();
+        let t: TensorEntry =
+            serde_json::from_value(value).map_err(|e| bad(format!("tensor {shown:?}: {e}")))?;
+        let size = dtype_size(&t.dtype)
+            .ok_or_else(|| bad(format!("tensor {shown:?}: unknown dtype {:?}", t.dtype)))?;
+        let count = t
+            .shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| bad(format!("tensor {shown:?}: shape {:?} overflows", t.shape)))?;
+        let [begin, end] = t.data_offsets;
+        if begin > end || end > data_len || count.checked_mul(size) != Some(end - begin) {
+            return Err(bad(format!(
+                "tensor {shown:?}: shape {:?} of {} at bytes {begin}..{end} does not fit \
+                 (data section of {data_len} bytes)",
+                t.shape, t.dtype
+            )));
+        }
+        values = values.saturating_add(count);
+        if name == "roberta.embeddings.word_embeddings.weight"
+            || name == "embeddings.word_embeddings.weight"
+        {
+            embeddings = Some(t.shape);
+        }
+    }
+    let want = [config.vocab_size as u64, config.hidden_size as u64];
+    match embeddings {
+        Some(shape) if shape == want => {}
+        Some(shape) => {
+            return Err(bad(format!(
+                "word embeddings are {shape:?}, the config says [vocab_size, hidden_size] = {want:?}"
+            )));
+        }
+        None => return Err(bad("no word-embedding tensor".into())),
+    }
+    let params = config.parameter_count().unwrap_or(u64::MAX);
+    if values < params {
+        return Err(bad(format!(
+            "holds {values} values, the config's encoder has {params} parameters"
+        )));
+    }
+    Ok(())
 }
 
 fn create_dir(dir: &Path) -> Result<()> {
@@ -198,10 +298,12 @@ macro_rules! task_model_io {
                 save_from(self, path.as_ref())
             }
 
-            /// Loads `config.json` and `model.safetensors` from a transformers model directory.
+            /// Loads `config.json` and `model.safetensors` from a transformers model directory;
+            /// the config is checked against the weights file's header
+            /// ([`check_weights_file`]) before the model is allocated.
             ///
             /// # Errors
-            /// Config errors of [`RobertaConfig::load`], weight errors of
+            /// Config errors of [`RobertaConfig::load`], [`Error::Weights`], weight errors of
             /// [`load_weights`](Self::load_weights).
             pub fn from_pretrained(
                 dir: impl AsRef<Path>,
@@ -209,7 +311,9 @@ macro_rules! task_model_io {
             ) -> Result<(Self, RobertaConfig)> {
                 let dir = dir.as_ref();
                 let config = RobertaConfig::load(dir.join(CONFIG_FILE))?;
-                let model = Self::new(&config, device)?.load_weights(dir.join(WEIGHTS_FILE))?;
+                let weights = dir.join(WEIGHTS_FILE);
+                check_weights_file(&config, &weights)?;
+                let model = Self::new(&config, device)?.load_weights(weights)?;
                 Ok((model, config))
             }
 

@@ -101,4 +101,4 @@ pub use date::SimDate;
 pub use error::{Error, Result};
 pub use output::{MANIFEST_NAME, Manifest, Progress, SnapshotFiles};
 pub use sim::{ScanSimulator, SimRecord, Snapshot};
-pub use truth::{ChangeKind, Truth, TruthReader, read_truth};
+pub use truth::{ChangeKind, MAX_TRUTH_LINE_BYTES, Truth, TruthReader, read_truth};

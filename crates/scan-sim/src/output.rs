@@ -188,19 +188,9 @@ impl ScanSimulator {
     }
 }
 
+/// Writes the manifest atomically (see [`bannerlm_base::write_atomic`]).
 fn write_atomic(path: &Path, manifest: &Manifest) -> Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".manifest-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(path, e))?;
-    let json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::io(path, e.into()))?;
-    tmp.write_all(&json).map_err(|e| Error::io(path, e))?;
-    tmp.write_all(b"\n").map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    let mut json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::io(path, e.into()))?;
+    json.push(b'\n');
+    bannerlm_base::write_atomic(path, &json).map_err(|e| Error::io(path, e))
 }

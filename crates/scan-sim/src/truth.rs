@@ -1,10 +1,11 @@
 //! Ground truth: what each simulated record really is.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read as _, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use bannerlm_base::AtomicFile;
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -102,40 +103,41 @@ pub struct Truth {
 }
 
 impl Truth {
-    /// One flag per banner byte: `true` where the byte is dynamic.
+    /// One flag per banner byte: `true` where the byte is dynamic. Ranges
+    /// are clipped to `len`; an inverted range (`start > end`, only in a
+    /// damaged truth file) marks nothing.
     pub fn dynamic_mask(&self, len: usize) -> Vec<bool> {
         let mut mask = vec![false; len];
         for &[a, b] in &self.dynamic {
             let (a, b) = ((a as usize).min(len), (b as usize).min(len));
-            mask[a..b].fill(true);
+            if a < b {
+                mask[a..b].fill(true);
+            }
         }
         mask
     }
 
-    /// Number of dynamic bytes.
+    /// Number of dynamic bytes (an inverted range counts 0).
     pub fn dynamic_bytes(&self) -> usize {
-        self.dynamic.iter().map(|&[a, b]| (b - a) as usize).sum()
+        self.dynamic
+            .iter()
+            .map(|&[a, b]| b.saturating_sub(a) as usize)
+            .fold(0, usize::saturating_add)
     }
 }
 
-/// Writes truth lines to a gzip file atomically (temporary file renamed on
+/// Writes truth lines to a gzip file atomically (a
+/// [`bannerlm_base::AtomicFile`], synced and renamed on
 /// [`TruthWriter::finish`]).
 pub(crate) struct TruthWriter {
     path: PathBuf,
-    out: GzEncoder<BufWriter<tempfile::NamedTempFile>>,
+    out: GzEncoder<BufWriter<AtomicFile>>,
     line: Vec<u8>,
 }
 
 impl TruthWriter {
     pub fn create(path: &Path) -> Result<Self> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new()
-            .prefix(".truth-")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(path, e))?;
+        let tmp = AtomicFile::create(path).map_err(|e| Error::io(path, e))?;
         Ok(TruthWriter {
             path: path.to_path_buf(),
             out: GzEncoder::new(BufWriter::with_capacity(1 << 16, tmp), Compression::new(3)),
@@ -158,11 +160,13 @@ impl TruthWriter {
         let tmp = buf
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?;
-        tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-        Ok(())
+        tmp.commit().map_err(|e| Error::io(&path, e))
     }
 }
+
+/// Longest truth line [`read_truth`] accepts: 64 MiB, as `banner-parse`'s
+/// default line limit (a truth line is far shorter than its banner).
+pub const MAX_TRUTH_LINE_BYTES: usize = 64 << 20;
 
 /// Reads a truth file (`.gz` or plain JSONL) line by line.
 ///
@@ -174,9 +178,15 @@ impl TruthWriter {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
+/// The iterator yields one [`Truth`] per non-blank line, or an error: a line
+/// that is not a truth line ([`Error::BadTruthLine`], with the line number;
+/// reading goes on after it), or an [`Error::Io`] (a read error, a corrupt
+/// gzip stream, a line longer than [`MAX_TRUTH_LINE_BYTES`]), **after which
+/// the iteration ends**. Do not drop errors (`flatten()`): that loses the
+/// rest of the file silently.
+///
 /// # Errors
-/// [`Error::Io`] when the file cannot be opened; the iterator yields
-/// [`Error::Io`] or [`Error::BadTruthLine`] (with the line number) per bad line.
+/// [`Error::Io`] when the file cannot be opened.
 pub fn read_truth(path: impl AsRef<Path>) -> Result<TruthReader> {
     let path = path.as_ref().to_path_buf();
     let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
@@ -189,7 +199,8 @@ pub fn read_truth(path: impl AsRef<Path>) -> Result<TruthReader> {
         path,
         inner,
         line_no: 0,
-        buf: String::new(),
+        buf: Vec::new(),
+        done: false,
     })
 }
 
@@ -198,7 +209,8 @@ pub struct TruthReader {
     path: PathBuf,
     inner: Box<dyn BufRead + Send>,
     line_no: u64,
-    buf: String,
+    buf: Vec<u8>,
+    done: bool,
 }
 
 impl std::fmt::Debug for TruthReader {
@@ -214,24 +226,90 @@ impl Iterator for TruthReader {
     type Item = Result<Truth>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
+        while !self.done {
             self.buf.clear();
             self.line_no += 1;
-            match self.inner.read_line(&mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => return Some(Err(Error::io(&self.path, e))),
+            let limit = MAX_TRUTH_LINE_BYTES as u64 + 1;
+            let read = (&mut self.inner)
+                .take(limit)
+                .read_until(b'\n', &mut self.buf)
+                .and_then(|n| {
+                    if self.buf.len() >= MAX_TRUTH_LINE_BYTES && !self.buf.ends_with(b"\n") {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!(
+                                "line {} is longer than {MAX_TRUTH_LINE_BYTES} bytes",
+                                self.line_no
+                            ),
+                        ))
+                    } else {
+                        Ok(n)
+                    }
+                });
+            match read {
+                Ok(0) => self.done = true,
+                Ok(_) if self.buf.trim_ascii().is_empty() => {}
+                Ok(_) => {
+                    return Some(serde_json::from_slice(&self.buf).map_err(|source| {
+                        Error::BadTruthLine {
+                            path: self.path.clone(),
+                            line: self.line_no,
+                            source,
+                        }
+                    }));
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(Error::io(&self.path, e)));
+                }
             }
-            if self.buf.trim().is_empty() {
-                continue;
-            }
-            return Some(
-                serde_json::from_str(&self.buf).map_err(|source| Error::BadTruthLine {
-                    path: self.path.clone(),
-                    line: self.line_no,
-                    source,
-                }),
-            );
         }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn truth(dynamic: Vec<[u32; 2]>) -> Truth {
+        Truth {
+            ip: "192.0.2.1".parse().expect("ip"),
+            port: 80,
+            snapshot: "s".into(),
+            protocol: "http".into(),
+            host: 0,
+            product: "p".into(),
+            vendor: "v".into(),
+            family: "f".into(),
+            version: None,
+            change: ChangeKind::New,
+            dynamic,
+        }
+    }
+
+    /// A damaged truth file with an inverted range panicked (slice index
+    /// order in `dynamic_mask`, subtraction overflow in `dynamic_bytes`).
+    #[test]
+    fn inverted_ranges_mark_nothing() {
+        let t = truth(vec![[10, 5], [0, 2], [u32::MAX, 0]]);
+        assert_eq!(
+            t.dynamic_mask(8),
+            [true, true, false, false, false, false, false, false]
+        );
+        assert_eq!(t.dynamic_bytes(), 2);
+    }
+
+    /// A corrupt gzip truth file yields one error naming the file, then ends
+    /// (it used to yield the same error forever to a caller that skipped it).
+    #[test]
+    fn corrupt_gzip_ends_with_one_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("truth.jsonl.gz");
+        std::fs::write(&path, [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 1, 2, 3]).expect("write");
+        let items: Vec<_> = read_truth(&path).expect("open").take(5).collect();
+        assert_eq!(items.len(), 1, "{items:?}");
+        let err = items[0].as_ref().expect_err("an error").to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
     }
 }
