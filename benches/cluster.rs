@@ -18,10 +18,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use density_cluster::synthetic::{BlobsConfig, blobs};
-use density_cluster::{Hdbscan, SelectionParams};
+use density_cluster::{Hdbscan, PAPER_EPSILONS as EPSILONS, SelectionParams};
 use petal_clustering::{Fit, HDbscan};
-
-const EPSILONS: [f64; 4] = [0.01, 0.02, 0.05, 0.1];
 
 fn data(n: usize) -> ndarray::Array2<f32> {
     blobs(&BlobsConfig {

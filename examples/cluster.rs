@@ -3,6 +3,8 @@
 //! ```text
 //! # embeddings (.npy, float32 or float64, shape (n, d)) in, clusters JSONL out
 //! cargo run --release --example cluster -- embeddings.npy --output clusters.jsonl
+//! # keyed by record (the ids `embed` wrote), ready for the `fingerprint` example
+//! cargo run --release --example cluster -- embeddings.npy --ids ids.jsonl --output clusters.jsonl
 //! # the paper's settings are the defaults: min_cluster_size 50, min_samples 5,
 //! # epsilons 0.01 0.02 0.05 0.1, excess of mass
 //! cargo run --release --example cluster -- embeddings.npy --epsilons 0.05,0.1 --method leaf
@@ -50,8 +52,8 @@ struct Args {
     /// min_samples (neighbours, the point itself not counted, as Python hdbscan).
     #[arg(long, default_value_t = 5)]
     min_samples: usize,
-    /// cluster_selection_epsilon values, comma separated.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![0.01, 0.02, 0.05, 0.1])]
+    /// cluster_selection_epsilon values, comma separated (default: the paper's).
+    #[arg(long, value_delimiter = ',', default_values_t = density_cluster::PAPER_EPSILONS.to_vec())]
     epsilons: Vec<f64>,
     /// cluster_selection_method.
     #[arg(long, value_enum, default_value_t = Method::Eom)]
@@ -59,9 +61,34 @@ struct Args {
     /// allow_single_cluster.
     #[arg(long)]
     allow_single_cluster: bool,
-    /// Clusters JSONL to write (record id = row number).
+    /// Clusters JSONL to write: one line per row, `{"id", "clusters": [...]}`; the id is the
+    /// row's record key when `--ids` is given (what `fingerprint` reads), else its row number.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Ids JSONL row-aligned with the input (`embed --ids`): written as each row's id.
+    #[arg(long, requires = "output")]
+    ids: Option<PathBuf>,
+}
+
+/// Reads a row-aligned ids JSONL file (one JSON value per line, as `embed --ids` writes).
+fn read_ids(path: &std::path::Path, rows: usize) -> anyhow::Result<Vec<serde_json::Value>> {
+    use std::io::BufRead as _;
+    let shown = || bannerlm_base::escape_str(&path.display().to_string());
+    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", shown()))?;
+    let mut ids = Vec::with_capacity(rows);
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| anyhow::anyhow!("{}:{}: {e}", shown(), n + 1))?;
+        let id = serde_json::from_str(&line)
+            .map_err(|e| anyhow::anyhow!("{}:{}: not a JSON id: {e}", shown(), n + 1))?;
+        ids.push(id);
+    }
+    anyhow::ensure!(
+        ids.len() == rows,
+        "{}: {} ids for {rows} rows (the ids file must be row-aligned with the input)",
+        shown(),
+        ids.len()
+    );
+    Ok(ids)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -154,8 +181,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
         )?;
     }
     if let Some(path) = &args.output {
-        let ids: Vec<usize> = (0..x.nrows()).collect();
-        write_jsonl_file(path, &ids, &clusterings)?;
+        if let Some(ids_path) = &args.ids {
+            let ids = read_ids(ids_path, x.nrows())?;
+            write_jsonl_file(path, &ids, &clusterings)?;
+        } else {
+            let ids: Vec<usize> = (0..x.nrows()).collect();
+            write_jsonl_file(path, &ids, &clusterings)?;
+        }
         eprintln!(
             "wrote {}",
             bannerlm_base::escape_str(&path.display().to_string())

@@ -26,7 +26,9 @@ use lcs_fingerprint::{ClusterLabels, FingerprintParams, Method, to_recog, write_
         the record key ip, port, snapshot, protocol, at the top level or in an object under\n  \
         \"key\", \"record\" or \"id\"; and either \"labels\": {\"<clustering>\": <label>, ...}\n  \
         (one clustering per name, e.g. HDBSCAN epsilons) or \"cluster\": <label> / \"label\": <label>\n  \
-        (one clustering named \"cluster\"). A label is a non-negative integer; null or a negative\n  \
+        (one clustering named \"cluster\"), or density-cluster's \"clusters\": [{\"epsilon\", \"label\", ...}]\n  \
+        (the `cluster --ids` output; one clustering per epsilon, named eps=<epsilon>).\n  \
+        A label is a non-negative integer; null or a negative\n  \
         integer is noise. Records without a line are noise. Example:\n  \
         {\"ip\":\"198.51.100.7\",\"port\":80,\"snapshot\":\"2023-07\",\"protocol\":\"http\",\"labels\":{\"0.05\":3,\"0.1\":-1}}"
 )]

@@ -20,33 +20,13 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
+mod common;
+use common::example;
+
 /// A string with every kind of dangerous character: CSI (clear screen), OSC (set title,
 /// BEL-terminated), DEL, carriage return, C1 CSI (U+009B), bidi override and isolate,
 /// zero-width space.
 const H: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{7f}\r\u{9b}31m\u{202e}evil\u{2066}\u{200b}";
-
-fn example(name: &str) -> Option<PathBuf> {
-    // target/<profile>/deps/<this test> -> target/<profile>/examples/<name>
-    let exe = std::env::current_exe().ok()?;
-    let path = exe
-        .parent()?
-        .parent()?
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if path.is_file() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("BANNERLM_REQUIRE_EXAMPLES").as_deref() != Ok("1"),
-        "BANNERLM_REQUIRE_EXAMPLES=1 but {} is not built (cargo build --examples)",
-        path.display()
-    );
-    eprintln!(
-        "skipped {name}: {} is not built (cargo build --examples)",
-        path.display()
-    );
-    None
-}
 
 /// Where a byte string is unsafe for a terminal: the first offending character.
 fn unsafe_char(bytes: &[u8]) -> Option<(usize, char)> {

@@ -143,7 +143,7 @@ pub enum EmbedSnapshots {
 /// ```
 /// use bannerlm::pipeline::{Input, PipelineConfig};
 /// let config = PipelineConfig { input: Input::simulated(500), ..PipelineConfig::default() }.check()?;
-/// assert_eq!(config.epsilons, [0.01, 0.02, 0.05, 0.1]);
+/// assert_eq!(config.epsilons, density_cluster::PAPER_EPSILONS);
 /// assert!(PipelineConfig { epsilons: vec![], ..PipelineConfig::default() }.check().is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -181,7 +181,7 @@ pub struct PipelineConfig {
     pub min_cluster_size: usize,
     /// HDBSCAN `min_samples` (the paper: 5).
     pub min_samples: usize,
-    /// HDBSCAN `cluster_selection_epsilon` values (the paper: 0.01, 0.02, 0.05, 0.1).
+    /// HDBSCAN `cluster_selection_epsilon` values (the paper: [`density_cluster::PAPER_EPSILONS`]).
     pub epsilons: Vec<f64>,
     /// HTTP headers to fingerprint.
     pub fingerprint_headers: Vec<String>,
@@ -227,7 +227,7 @@ impl Default for PipelineConfig {
             pca_components: 64,
             min_cluster_size: 50,
             min_samples: 5,
-            epsilons: vec![0.01, 0.02, 0.05, 0.1],
+            epsilons: density_cluster::PAPER_EPSILONS.to_vec(),
             fingerprint_headers: vec![
                 "Server".into(),
                 "Set-Cookie".into(),

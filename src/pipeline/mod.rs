@@ -61,7 +61,6 @@ pub use config::{
     ValidPipelineConfig,
 };
 pub use error::{Error, Result};
-pub use report::escape_html;
 pub use stage::{RUN_MARKER, STAGE_MARKER, Stage, StageRecord, peak_rss_kib};
 
 use source::Source;

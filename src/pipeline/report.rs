@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use bannerlm_base::escape_html;
 use contrastive_trainer::{Evaluation, TokenMetrics};
 use lcs_fingerprint::Fingerprint;
 
@@ -24,26 +25,6 @@ pub(crate) struct ReportData<'a> {
     pub histogram_svg: Option<String>,
     /// The histogram as a base64 PNG, when one was drawn.
     pub histogram_png: Option<String>,
-}
-
-/// HTML-escapes text after replacing control characters by `\u{..}` escapes, so that no
-/// attacker-controlled byte reaches the page raw.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn pct(x: f64) -> String {

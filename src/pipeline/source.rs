@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use banner_parse::{BannerRecord, ReadOptions, RecordReader, pair_in_memory};
+use bannerlm_base::splitmix64;
 use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use contrastive_trainer::PairCorpus;
 use contrastive_trainer::sim::{Split, simulated_pairs, snapshot_records};
@@ -198,7 +199,7 @@ fn sample<T>(items: &mut Vec<T>, max: Option<usize>, seed: u64) {
         return;
     }
     let mut keyed: Vec<(u64, usize)> = (0..items.len())
-        .map(|i| (splitmix(seed ^ i as u64), i))
+        .map(|i| (splitmix64(seed ^ i as u64), i))
         .collect();
     keyed.sort_unstable();
     let mut keep = vec![false; items.len()];
@@ -212,13 +213,6 @@ fn sample<T>(items: &mut Vec<T>, max: Option<usize>, seed: u64) {
     });
 }
 
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// A stable number per service (ip, port, protocol) for the held-out split of real data:
 /// FNV-1a of the key, mixed.
 pub(crate) fn service_hash(r: &BannerRecord) -> u64 {
@@ -228,7 +222,7 @@ pub(crate) fn service_hash(r: &BannerRecord) -> u64 {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    splitmix(h)
+    splitmix64(h)
 }
 
 #[cfg(test)]

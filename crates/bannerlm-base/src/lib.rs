@@ -9,6 +9,9 @@
 //! - [`safe_file_stem`]: a file name built from untrusted text that cannot leave its folder.
 //! - [`exit_report`]: the end of every bannerlm command-line program: errors printed escaped
 //!   (they quote input), and a closed output pipe (`example | head -1`) ends quietly.
+//! - [`escape_html`]: untrusted text made safe inside an HTML page (reports, annotated banners).
+//! - [`splitmix64`], [`mix64`] and [`GOLDEN_GAMMA`]: SplitMix64 seed mixing, the one way every
+//!   crate derives seeds for its streams from the user's seed.
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
@@ -22,9 +25,13 @@
 mod atomic;
 mod cli;
 mod escape;
+mod html;
 mod names;
+mod seed;
 
 pub use atomic::{AtomicFile, TEMP_PREFIX, remove_stale_temps, write_atomic, write_atomic_with};
 pub use cli::{error_chain, exit_report, is_broken_pipe};
 pub use escape::{Escaped, escape_bytes, escape_str};
+pub use html::escape_html;
 pub use names::safe_file_stem;
+pub use seed::{GOLDEN_GAMMA, mix64, splitmix64};

@@ -2,6 +2,7 @@
 //! characters escaped) and as HTML (grey spans), like the paper's Figure 2.
 
 use banner_parse::{BannerKind, Label, LabelStyle, escape_bytes, label_pair, render_labels};
+use bannerlm_base::escape_html;
 use bpe_tokenizer::BannerTokenizer;
 use burn::tensor::Device;
 use roberta_model::RobertaForStability;
@@ -130,7 +131,8 @@ impl Annotation {
             while j < self.banner.len() && (labels[j] == Label::Dynamic) == dynamic {
                 j += 1;
             }
-            let text = html_escape(&escape_bytes(&self.banner[i..j]).replace("\\n", "\\n\n"));
+            // Break lines after each escaped `\n`; HTML escaping leaves backslashes alone.
+            let text = escape_html(&escape_bytes(&self.banner[i..j])).replace("\\n", "\\n\n");
             if dynamic {
                 out.push_str("<span class=\"dyn\">");
                 out.push_str(&text);
@@ -152,8 +154,8 @@ pub fn html_page(title: &str, fragments: &[String]) -> String {
          <style>body{{font-family:sans-serif}} pre.banner{{background:#fafafa;padding:8px;\
          border:1px solid #ddd;white-space:pre-wrap}} .dyn{{color:#aaa}}</style></head><body>\n\
          <h1>{}</h1>\n<p>Grey: parts the model predicts to be dynamic (changing between scans).</p>\n",
-        html_escape(title),
-        html_escape(title)
+        escape_html(title),
+        escape_html(title)
     );
     for f in fragments {
         out.push_str(f);
@@ -162,16 +164,20 @@ pub fn html_page(title: &str, fragments: &[String]) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
+#[cfg(test)]
+mod tests {
+    use super::Annotation;
+
+    /// The shared escaper keeps the line breaks after each escaped `\n` and escapes markup.
+    #[test]
+    fn html_breaks_lines_and_escapes_markup() {
+        let a = Annotation {
+            banner: b"A: <x>\r\nB: 'y'\r\n".to_vec(),
+            tokens: vec![(0..15, 0.9)],
+        };
+        assert_eq!(
+            a.to_html(0.5),
+            "<pre class=\"banner\">A: &lt;x&gt;\\r\\n\nB: &#39;y&#39;\\r\\n\n</pre>\n"
+        );
     }
-    out
 }

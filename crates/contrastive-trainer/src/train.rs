@@ -299,14 +299,13 @@ pub(crate) struct RunRecord {
     pub settings: serde_json::Value,
 }
 
-/// splitmix64 of `seed`, `tag` and `step`: independent streams per purpose and step.
+/// The SplitMix64 finaliser ([`bannerlm_base::mix64`]) of `seed`, `tag` and `step`:
+/// independent streams per purpose and step.
 pub(crate) fn derive_seed(seed: u64, tag: u64, step: u64) -> u64 {
-    let mut z = seed
-        .wrapping_add(tag.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .wrapping_add(step.wrapping_mul(0xD1B5_4A32_D192_ED03));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    bannerlm_base::mix64(
+        seed.wrapping_add(tag.wrapping_mul(bannerlm_base::GOLDEN_GAMMA))
+            .wrapping_add(step.wrapping_mul(0xD1B5_4A32_D192_ED03)),
+    )
 }
 
 /// Stream tags for [`derive_seed`].

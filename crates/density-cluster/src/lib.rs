@@ -5,7 +5,7 @@
 //! Stage 7 of the paper (see `docs/ARCHITECTURE.md`): the 64-dimensional
 //! banner embeddings (after PCA) are clustered with HDBSCAN
 //! (`min_cluster_size = 50`, `min_samples = 5`) at four values of
-//! `cluster_selection_epsilon` (0.01, 0.02, 0.05, 0.1). The clusters feed the
+//! `cluster_selection_epsilon` ([`PAPER_EPSILONS`]). The clusters feed the
 //! fingerprint generator (`lcs-fingerprint`). Input is any `ndarray` 2-D array
 //! of `f32` or `f64`.
 //!
@@ -83,7 +83,7 @@
 //!
 //! let x = blobs(&BlobsConfig { n: 2_000, dim: 16, n_blobs: 5, ..BlobsConfig::default() });
 //! let fit = Hdbscan::params(50).min_samples(5).fit(&x)?;
-//! for epsilon in [0.01, 0.02, 0.05, 0.1] {
+//! for epsilon in density_cluster::PAPER_EPSILONS {
 //!     let c = fit.select(&SelectionParams { epsilon, method: SelectionMethod::Eom, ..Default::default() })?;
 //!     println!("eps {epsilon}: {} clusters, {:.2}% outliers", c.n_clusters(), 100.0 * c.outlier_share());
 //! }
@@ -122,3 +122,11 @@ pub use mst::MstEdge;
 pub use output::{Assignment, ClusterRecord, write_jsonl, write_jsonl_file};
 pub use select::{ClusterSummary, Clustering};
 pub use tree::{CondensedEdge, CondensedTree, Merge, SingleLinkage};
+
+/// The paper's `cluster_selection_epsilon` values, 0.01, 0.02, 0.05 and 0.1: the pipeline's
+/// and the `cluster` example's default, one [`HdbscanFit::select`] each from one fit.
+///
+/// ```
+/// assert_eq!(density_cluster::PAPER_EPSILONS, [0.01, 0.02, 0.05, 0.1]);
+/// ```
+pub const PAPER_EPSILONS: [f64; 4] = [0.01, 0.02, 0.05, 0.1];

@@ -53,7 +53,7 @@ fn timed_fit() {
     let fit_wall = wall.elapsed().as_secs_f64();
     let fit_cpu = cpu_seconds().unwrap_or(0.0) - cpu;
     println!("n={n} dim=64: fit {fit_wall:.2} s wall, {fit_cpu:.2} s cpu");
-    for eps in [0.01, 0.02, 0.05, 0.1] {
+    for eps in density_cluster::PAPER_EPSILONS {
         let t = Instant::now();
         let c = fit.select(&SelectionParams::eom(eps)).expect("select");
         println!(

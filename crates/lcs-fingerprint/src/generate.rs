@@ -726,16 +726,9 @@ impl FingerprintValidParams {
 
 /// SplitMix64 over the parts: a well-spread seed per (clustering, cluster, header, occurrence).
 fn mix(parts: &[u64]) -> u64 {
-    let mut h = 0x9E37_79B9_7F4A_7C15u64;
-    for &p in parts {
-        h ^= p;
-        h = h.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = h;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        h = z ^ (z >> 31);
-    }
-    h
+    parts.iter().fold(bannerlm_base::GOLDEN_GAMMA, |h, &p| {
+        bannerlm_base::splitmix64(h ^ p)
+    })
 }
 
 /// Writes fingerprints as JSON Lines, one [`Fingerprint`] per line.

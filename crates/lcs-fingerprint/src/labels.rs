@@ -7,7 +7,12 @@
 //!
 //! - `"labels": {"0.01": 3, "0.05": null, ...}`: one clustering per map key
 //!   (e.g. the HDBSCAN epsilon);
-//! - `"cluster": 3` (or `"label": 3`): a single clustering named `cluster`.
+//! - `"cluster": 3` (or `"label": 3`): a single clustering named `cluster`;
+//! - `"clusters": [{"epsilon": 0.01, "label": 3, ...}, ...]`: density-cluster's
+//!   output format (`density_cluster::write_jsonl`, the `cluster` example with
+//!   `--ids`, the pipeline's `cluster/clusters.jsonl`), one clustering per
+//!   entry, named `eps=<epsilon>` (with `/<method>` appended when one line
+//!   holds the same epsilon twice).
 //!
 //! A label is a non-negative integer; `null` or a negative integer (the
 //! usual `-1`) means noise. Other fields (an `outlier` flag, scores) are
@@ -28,7 +33,9 @@ use crate::generate::Clustering;
 /// The file is JSONL: each line names a banner record by `ip`, `port`,
 /// `snapshot` and `protocol` (at the top level or inside `key`, `record` or
 /// `id`) and gives its labels as `"labels": {"<clustering>": <label>, ...}`
-/// or as `"cluster"` / `"label"` (one clustering named `cluster`). A label
+/// or as `"cluster"` / `"label"` (one clustering named `cluster`), or in
+/// density-cluster's format `"clusters": [{"epsilon", "label", ...}, ...]`
+/// (one clustering per epsilon, named `eps=<epsilon>`). A label
 /// is a non-negative integer; `null` or a negative integer means noise, and
 /// so does every clustering of a record that appears in no line.
 ///
@@ -99,6 +106,13 @@ impl ClusterLabels {
                 .iter()
                 .find_map(|k| obj.get(*k).filter(|v| v.is_object()))
                 .unwrap_or(&value);
+            if key_obj == &value && obj.get("id").is_some_and(Value::is_number) {
+                return Err(bad(
+                    "`id` is a row number, not a record key: write the clusters with the \
+                     record keys of the embeddings (`cluster --ids ids.jsonl`)"
+                        .into(),
+                ));
+            }
             let key: RecordKey =
                 serde_json::from_value(key_obj.clone()).map_err(|source| Error::LabelsJson {
                     path: path.clone(),
@@ -120,8 +134,12 @@ impl ClusterLabels {
                 }
             } else if let Some(v) = obj.get("cluster").or_else(|| obj.get("label")) {
                 labels.push(("cluster".to_owned(), parse_label(v).map_err(bad)?));
+            } else if let Some(list) = obj.get("clusters") {
+                labels.extend(parse_clusters(list).map_err(bad)?);
             } else {
-                return Err(bad("no `labels`, `cluster` or `label` field".into()));
+                return Err(bad(
+                    "no `labels`, `cluster`, `label` or `clusters` field".into()
+                ));
             }
             let entry = out.by_key.entry(key).or_default();
             for (name, label) in labels {
@@ -172,6 +190,29 @@ impl ClusterLabels {
     }
 }
 
+/// density-cluster's `"clusters"` array: one `(eps=<epsilon>, label)` per entry.
+fn parse_clusters(list: &Value) -> Result<Vec<(String, Option<usize>)>, String> {
+    let Value::Array(list) = list else {
+        return Err("`clusters` must be an array of {epsilon, label, ...}".into());
+    };
+    let mut out: Vec<(String, Option<usize>)> = Vec::with_capacity(list.len());
+    for (i, entry) in list.iter().enumerate() {
+        let epsilon = entry
+            .get("epsilon")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| format!("clusters[{i}]: no numeric `epsilon`"))?;
+        let label = parse_label(entry.get("label").unwrap_or(&Value::Null))
+            .map_err(|m| format!("clusters[{i}]: {m}"))?;
+        let mut name = format!("eps={epsilon}");
+        if out.iter().any(|(n, _)| *n == name) {
+            let method = entry.get("method").and_then(Value::as_str).unwrap_or("?");
+            name = format!("{name}/{method}");
+        }
+        out.push((name, label));
+    }
+    Ok(out)
+}
+
 fn parse_label(v: &Value) -> Result<Option<usize>, String> {
     match v {
         Value::Null => Ok(None),
@@ -210,6 +251,27 @@ mod tests {
         assert_eq!(c[0].labels, [Some(1), None]);
         assert_eq!(c[1].labels, [None, None]);
         assert_eq!(c[2].name, "cluster");
+    }
+
+    #[test]
+    fn reads_density_cluster_output() {
+        let text = concat!(
+            r#"{"id":{"ip":"10.0.0.1","port":80,"snapshot":"s","protocol":"http"},"clusters":["#,
+            r#"{"epsilon":0.01,"method":"eom","label":3,"outlier":false,"probability":0.9},"#,
+            r#"{"epsilon":0.1,"method":"eom","label":-1,"outlier":true,"probability":0.0}]}"#,
+            "\n",
+        );
+        let l = ClusterLabels::from_reader(text.as_bytes(), "clusters.jsonl").expect("reads");
+        assert_eq!(l.clusterings(), ["eps=0.01", "eps=0.1"]);
+        let k: RecordKey =
+            serde_json::from_str(r#"{"ip":"10.0.0.1","port":80,"snapshot":"s","protocol":"http"}"#)
+                .expect("key");
+        assert_eq!(l.get(&k, 0), Some(3));
+        assert_eq!(l.get(&k, 1), None);
+        // Row numbers as ids cannot be joined to banners: a clear error.
+        let text = r#"{"id":7,"clusters":[{"epsilon":0.01,"label":1}]}"#;
+        let e = ClusterLabels::from_reader(text.as_bytes(), "c.jsonl").expect_err("row id");
+        assert!(e.to_string().contains("--ids"), "{e}");
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //!   word embeddings, evaluated on masked positions only during training.
 //! - [`RobertaForStability`] / [`StabilityHead`]: P(stable) per token and the banner embedding
 //!   [`pool_weighted`].
-//! - [loader](crate::loader): `model.safetensors` + `config.json` with Hugging Face names, both
+//! - [loader]: `model.safetensors` + `config.json` with Hugging Face names, both
 //!   ways, through burn-store.
 //!
 //! # Example: a banner embedding

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use bannerlm_base::splitmix64;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 
@@ -147,17 +148,11 @@ impl Out {
     }
 }
 
-/// SplitMix64 finaliser: a good 64-bit mixer for deriving seeds.
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// Derives a seed from a parent seed and a number of parts.
+/// Derives a seed from a parent seed and a number of parts ([`splitmix64`] of each).
 pub(crate) fn derive(parent: u64, parts: &[u64]) -> u64 {
-    parts.iter().fold(mix(parent), |acc, &p| mix(acc ^ mix(p)))
+    parts.iter().fold(splitmix64(parent), |acc, &p| {
+        splitmix64(acc ^ splitmix64(p))
+    })
 }
 
 const SYLLABLES: [&str; 32] = [
