@@ -91,12 +91,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    if let Err(e) = bannerlm::allocator::keep_freed_memory() {
-        eprintln!(
-            "note: running without MIMALLOC_PURGE_DELAY=-1 ({})",
-            bannerlm_base::escape_str(&e.to_string())
-        );
-    }
+    bannerlm::allocator::keep_freed_memory_or_note();
     bannerlm_base::exit_report(run(&Args::parse()))
 }
 

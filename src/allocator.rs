@@ -41,6 +41,22 @@ pub fn keep_freed_memory() -> std::io::Result<()> {
     reexec_with(MIMALLOC_PURGE_DELAY, "-1")
 }
 
+/// [`keep_freed_memory`] for programs: when the program cannot be re-executed, prints one
+/// escaped note on standard error and carries on (only slower).
+///
+/// ```no_run
+/// // First thing in `main` of a program whose global allocator is mimalloc:
+/// bannerlm::allocator::keep_freed_memory_or_note();
+/// ```
+pub fn keep_freed_memory_or_note() {
+    if let Err(e) = keep_freed_memory() {
+        eprintln!(
+            "note: running without {MIMALLOC_PURGE_DELAY}=-1 ({})",
+            bannerlm_base::escape_str(&e.to_string())
+        );
+    }
+}
+
 #[cfg(unix)]
 fn reexec_with(var: &str, value: impl AsRef<OsStr>) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt as _;
