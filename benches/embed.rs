@@ -24,7 +24,7 @@ use embed_index::{BannerEmbedder, ExactIndex, PcaParams};
 use ndarray::Array2;
 use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng};
-use roberta_model::{RobertaConfig, RobertaForStability, default_device};
+use roberta_model::{ModelPreset, RobertaConfig, RobertaForStability, default_device};
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 const BANNERS: usize = 512;
@@ -81,10 +81,10 @@ fn setup() -> Vec<(&'static str, PathBuf, Vec<Vec<u8>>)> {
     let (corpus, test) = banners();
     let tok = BannerTokenizer::train(
         &corpus,
-        &TrainConfig::builder()
+        &TrainConfig::default()
             .vocab_size(VOCAB)
             .show_progress(false)
-            .build()
+            .check()
             .expect("tokenizer config"),
     )
     .expect("train tokenizer");
@@ -95,19 +95,12 @@ fn setup() -> Vec<(&'static str, PathBuf, Vec<Vec<u8>>)> {
     }
     std::fs::write(dir.join("banners.jsonl"), lines).expect("banners");
     let device = default_device().expect("device");
-    let cpu = RobertaConfig {
-        hidden_size: 128,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        intermediate_size: 512,
-        max_position_embeddings: 258,
-        ..RobertaConfig::small(tok.vocab_size())
-    };
     let mut out = Vec::new();
-    for (name, config) in [
-        ("cpu", cpu),
-        ("paper", RobertaConfig::paper(tok.vocab_size())),
-    ] {
+    for preset in [ModelPreset::Cpu, ModelPreset::Paper] {
+        let name = preset.name();
+        let config = RobertaConfig::preset(preset, tok.vocab_size())
+            .check()
+            .expect("valid preset");
         let model_dir = dir.join(name);
         RobertaForStability::new(&config, &device)
             .expect("model")

@@ -15,7 +15,10 @@ use std::time::Duration;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use roberta_model::{RobertaConfig, RobertaForMaskedLm, RobertaModel, burn, default_device};
+use roberta_model::{
+    ModelPreset, RobertaConfig, RobertaForMaskedLm, RobertaModel, ValidRobertaConfig, burn,
+    default_device,
+};
 
 const BATCH: usize = 32;
 const SEQ: usize = 128;
@@ -23,11 +26,11 @@ const VOCAB: usize = 50_000;
 /// Share of tokens masked in a training step (the paper's 15%).
 const MASK_RATE: f64 = 0.15;
 
-fn configs() -> [(&'static str, RobertaConfig); 2] {
-    [
-        ("small", RobertaConfig::small(VOCAB)),
-        ("paper", RobertaConfig::paper(VOCAB)),
-    ]
+fn configs() -> [(&'static str, ValidRobertaConfig); 2] {
+    [ModelPreset::Small, ModelPreset::Paper].map(|p| {
+        let config = RobertaConfig::preset(p, VOCAB).check();
+        (p.name(), config.expect("valid preset"))
+    })
 }
 
 /// Deterministic pseudo-random ids `[BATCH * SEQ]` in `[5, VOCAB)`, `<s>` first and `</s>` last.

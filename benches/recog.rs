@@ -4,7 +4,7 @@
 //! note and measures nothing.
 //!
 //! ```text
-//! RECOG_XML_DIR=../shared/data/recog cargo bench --bench recog
+//! RECOG_XML_DIR=<recog checkout>/xml cargo bench --bench recog
 //! ```
 //!
 //! The Ruby comparison is benches/ruby/recog_nizer_bench.rb; figures are in

@@ -180,9 +180,9 @@ fn bench_tokenizer(c: &mut Criterion) {
         .max(1);
     let mut trained = Vec::new();
     for vocab in [8_000, 50_000] {
-        let config = TrainConfig::builder()
+        let config = TrainConfig::default()
             .vocab_size(vocab)
-            .build()
+            .check()
             .unwrap_or_else(|e| panic!("{e}"));
         let time_one = || {
             let start = Instant::now();

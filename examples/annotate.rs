@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use banner_parse::{ReadOptions, RecordReader};
+use bannerlm::simulated::{Split, snapshot_records};
 use bpe_tokenizer::BannerTokenizer;
 use clap::Parser;
-use contrastive_trainer::sim::{Split, snapshot_records};
 use contrastive_trainer::{Annotation, html_page};
 use roberta_model::RobertaForStability;
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};

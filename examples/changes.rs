@@ -16,7 +16,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use banner_parse::{RecordKey, escape_bytes};
+use banner_parse::RecordKey;
+use bannerlm_base::escape_bytes;
 use clap::Parser;
 use embed_index::{
     EmbeddingStore, best_threshold, host_changes, normalized_edit_distance, precision_recall,

@@ -9,7 +9,7 @@
 //! # epsilons 0.01 0.02 0.05 0.1, excess of mass
 //! cargo run --release --example cluster -- embeddings.npy --epsilons 0.05,0.1 --method leaf
 //! # seeded synthetic blobs instead of a file, saved for the Python comparison
-//! cargo run --release --example cluster -- --synthetic 20000 --save-input /tmp/blobs-20k.npy
+//! cargo run --release --example cluster -- --synthetic 20000 --save-input runs/blobs-20k.npy
 //! ```
 //!
 //! Shows progress while fitting, then the paper's summary table (clusters and

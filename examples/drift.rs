@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use banner_parse::RecordKey;
 use clap::Parser;
 use embed_index::{
-    EmbeddingStore, HistogramPlot, distance_stats, host_changes, pair_histogram, random_pairs,
+    EmbeddingStore, HistogramPlot, distance_stats, host_changes, pair_histogram, random_host_pairs,
 };
 
 #[derive(Parser, Debug)]
@@ -59,7 +59,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let store = EmbeddingStore::open(&args.npy, &args.ids)?;
     let hosts = host_changes(&store, &args.before, &args.after, args.threshold)?;
     let matching: Vec<f32> = hosts.iter().map(|h| h.distance).collect();
-    let pairs = random_pairs(&store, &hosts, args.seed)?;
+    let pairs = random_host_pairs(&store, &hosts, args.seed)?;
     let random: Vec<f32> = pairs.iter().map(|p| p.distance).collect();
     let mut report = serde_json::json!({
         "before": args.before,

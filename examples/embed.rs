@@ -72,7 +72,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         chunk_rows: args.chunk_rows,
         progress: !args.quiet,
     };
-    let summary = embedder.embed_records(&args.inputs, &args.npy, &args.ids, &params)?;
+    let summary = embedder.embed_files(&args.inputs, &args.npy, &args.ids, &params)?;
     eprintln!(
         "{} rows ({} resumed, {} embedded, {} truncated, {} bad lines) at {:.0} banners/s",
         summary.rows,

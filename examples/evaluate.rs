@@ -14,9 +14,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bannerlm::simulated::{Split, simulated_pairs};
 use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use clap::Parser;
-use contrastive_trainer::sim::{Split, simulated_pairs};
 use contrastive_trainer::{Evaluation, Evaluator, PairCorpus, TokenMetrics};
 use roberta_model::{RobertaForMaskedLm, RobertaForStability};
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};

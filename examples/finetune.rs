@@ -14,14 +14,13 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bannerlm::simulated::{Split, simulated_pairs};
 use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use clap::Parser;
-use contrastive_trainer::sim::{Split, simulated_pairs};
 use contrastive_trainer::{
-    Finetuner, LossWeights, PairCorpus, RunOptions, TrainParams, final_dir, model_preset,
-    read_pairs,
+    Finetuner, LossWeights, PairCorpus, RunOptions, TrainParams, final_dir, read_pairs,
 };
-use roberta_model::RobertaForMaskedLm;
+use roberta_model::{ModelPreset, RobertaConfig, RobertaForMaskedLm};
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 // Training allocates and frees many large tensors per step; glibc's malloc hands each one back
@@ -41,9 +40,10 @@ struct Args {
     /// Tokenizer (default: the pretrained directory's tokenizer.json).
     #[arg(long)]
     tokenizer: Option<PathBuf>,
-    /// Model size when there is no pretrained model: tiny, small, cpu, paper.
+    /// Model size when there is no pretrained model: tiny, small, cpu, paper
+    /// (`roberta_model::ModelPreset`).
     #[arg(long, default_value = "cpu")]
-    model: String,
+    model: ModelPreset,
     /// Run directory.
     #[arg(long, default_value = "runs/ft")]
     out: PathBuf,
@@ -122,7 +122,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
             let (m, c) = RobertaForMaskedLm::from_pretrained(dir, &device)?;
             (Some(m), c)
         }
-        None => (None, model_preset(&args.model, tokenizer.vocab_size())?),
+        None => (
+            None,
+            RobertaConfig::preset(args.model, tokenizer.vocab_size()).check()?,
+        ),
     };
     tokenizer.set_max_length(Some(config.max_input_len()))?;
     let corpus = if let (Some(b), Some(a)) = (&args.before, &args.after) {
@@ -164,7 +167,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         push: args.w_push,
         push_margin: args.push_margin,
     };
-    let tuner = Finetuner::new(config, params)?.with_weights(weights)?;
+    let tuner = Finetuner::new(config, params.check()?).with_weights(weights.check()?);
     let options = RunOptions::new(&args.out)
         .resume(args.resume)
         .checkpoint_every(args.checkpoint_every)

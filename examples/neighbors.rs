@@ -14,7 +14,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use banner_parse::{Format, ReadOptions, RecordKey, RecordReader, escape_bytes};
+use banner_parse::{Format, ReadOptions, RecordKey, RecordReader};
+use bannerlm_base::escape_bytes;
 use clap::Parser;
 use embed_index::{BannerEmbedder, EmbeddingStore, ExactIndex, HnswIndex, HnswParams};
 use ndarray::{Array2, Axis};
@@ -93,7 +94,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let exact = ExactIndex::new(data);
     let mut hits = exact.search(&query, want)?.pop().unwrap_or_default();
     if args.hnsw {
-        let approx = HnswIndex::build(exact.data(), &HnswParams::default())?;
+        let approx = HnswIndex::build(exact.data(), &HnswParams::default().check()?)?;
         let approx_hits = approx.search(&query, want)?;
         let recall = embed_index::recall_at_k(&[hits.clone()], &approx_hits, want);
         eprintln!("HNSW recall@{want} against exact search: {recall:.3}");

@@ -14,8 +14,9 @@ use std::process::ExitCode;
 
 use banner_parse::{
     BannerKind, Format, Label, LabelStyle, Labeler, OnBadLine, PairJoin, ReadOptions, RecordReader,
-    escape_bytes, render_labels,
+    render_labels,
 };
+use bannerlm_base::escape_bytes;
 use clap::{Parser, ValueEnum};
 
 #[derive(Parser, Debug)]

@@ -118,11 +118,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         100.0 * e.distances.unchanged_below.share,
         100.0 * e.distances.random_different_product_above.share,
     )?;
-    for (eps, n, outliers) in &summary.clusters {
+    for c in &summary.clusters {
         writeln!(
             out,
-            "epsilon {eps}: {n} clusters, {:.2}% outliers",
-            100.0 * outliers
+            "epsilon {}: {} clusters, {:.2}% outliers",
+            c.epsilon,
+            c.clusters,
+            100.0 * c.outlier_share
         )?;
     }
     let total: f64 = summary.stages.iter().map(|s| s.seconds).sum();

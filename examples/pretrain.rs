@@ -17,12 +17,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use banner_parse::{ReadOptions, RecordReader};
+use bannerlm::simulated::{Split, snapshot_records};
 use bpe_tokenizer::{BannerTokenizer, TrainConfig};
 use clap::Parser;
-use contrastive_trainer::sim::{Split, snapshot_records};
-use contrastive_trainer::{
-    MlmCorpus, Pretrainer, RunOptions, TrainParams, final_dir, model_preset,
-};
+use contrastive_trainer::{MlmCorpus, Pretrainer, RunOptions, TrainParams, final_dir};
+use roberta_model::{ModelPreset, RobertaConfig};
 use scan_sim::{BannerForm, ScanSimulator, SimConfig};
 
 // Training allocates and frees many large tensors per step; glibc's malloc hands each one back
@@ -58,9 +57,9 @@ struct Args {
     /// Vocabulary size when a tokenizer is trained.
     #[arg(long, default_value_t = 8_000)]
     vocab_size: usize,
-    /// Model size: tiny, small, cpu, paper.
+    /// Model size: tiny, small, cpu, paper (`roberta_model::ModelPreset`).
     #[arg(long, default_value = "cpu")]
-    model: String,
+    model: ModelPreset,
     /// Optimiser steps.
     #[arg(long, default_value_t = 700)]
     steps: u64,
@@ -137,20 +136,20 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .tokenizer
         .clone()
         .unwrap_or_else(|| args.out.join("tokenizer.json"));
-    let probe = model_preset(&args.model, args.vocab_size)?;
+    let probe = RobertaConfig::preset(args.model, args.vocab_size);
     let mut tokenizer = if tok_path.is_file() {
         BannerTokenizer::from_file(&tok_path)?
     } else {
-        let config = TrainConfig::builder()
+        let config = TrainConfig::default()
             .vocab_size(args.vocab_size)
             .show_progress(!args.quiet)
-            .build()?;
+            .check()?;
         let t = BannerTokenizer::train(banners.iter(), &config)?;
         t.save(&tok_path)?;
         t
     };
     tokenizer.set_max_length(Some(probe.max_input_len()))?;
-    let config = model_preset(&args.model, tokenizer.vocab_size())?;
+    let config = RobertaConfig::preset(args.model, tokenizer.vocab_size()).check()?;
     let corpus = MlmCorpus::encode(&tokenizer, &banners)?;
     eprintln!(
         "{} banners, {} tokens, vocabulary {}",
@@ -167,7 +166,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         dropout: (!args.config_dropout).then_some(args.dropout),
         ..TrainParams::default()
     };
-    let trainer = Pretrainer::new(config, params)?;
+    let trainer = Pretrainer::new(config, params.check()?);
     let options = RunOptions::new(&args.out)
         .resume(args.resume)
         .checkpoint_every(args.checkpoint_every)

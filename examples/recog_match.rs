@@ -1,7 +1,7 @@
 //! Label banner records with Recog, like Recog's `recog_match` over a scan.
 //!
 //! ```text
-//! cargo run --release --example recog_match -- tests/data/snapshot-2023-07.jsonl.gz --recog-dir ../shared/data/recog
+//! cargo run --release --example recog_match -- tests/data/snapshot-2023-07.jsonl.gz --recog-dir "$RECOG_XML_DIR"
 //! ```
 //!
 //! Reads banner records (bannerlm JSONL, zgrab2 or Censys JSON; `.gz` ok).

@@ -1,8 +1,8 @@
 //! Recog's `recog_verify` in Rust: check every example of every fingerprint.
 //!
 //! ```text
-//! cargo run --release --example recog_verify -- ../shared/data/recog
-//! cargo run --release --example recog_verify -- --details ../shared/data/recog/http_servers.xml
+//! cargo run --release --example recog_verify -- "$RECOG_XML_DIR"
+//! cargo run --release --example recog_verify -- --details "$RECOG_XML_DIR/http_servers.xml"
 //! ```
 //!
 //! Prints, per database file, the examples, successes, warnings (fingerprints

@@ -103,7 +103,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 t.family,
                 t.dynamic_bytes()
             )?;
-            writeln!(out, "{}\n", banner_parse::escape_bytes(&rec.record.banner))?;
+            writeln!(out, "{}\n", bannerlm_base::escape_bytes(&rec.record.banner))?;
         }
         out.flush()?;
         return Ok(());
@@ -122,7 +122,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let secs = start.elapsed().as_secs_f64();
     let records: u64 = manifest.snapshots.iter().map(|s| s.count).sum();
-    let shown = |p: PathBuf| banner_parse::escape_bytes(p.display().to_string().as_bytes());
+    let shown = |p: PathBuf| bannerlm_base::escape_bytes(p.display().to_string().as_bytes());
     for s in &manifest.snapshots {
         writeln!(
             out,

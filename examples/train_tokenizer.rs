@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
-    let mut config = TrainConfig::builder()
+    let mut config = TrainConfig::default()
         .vocab_size(args.vocab_size)
         .min_frequency(args.min_frequency)
         .max_length(Some(args.max_length))
@@ -65,7 +65,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     if let Some(n) = args.max_samples {
         config = config.max_samples(n);
     }
-    let config = config.build()?;
+    let config = config.check()?;
     let opts = ReadOptions::default().on_bad_line(if args.skip_bad_lines {
         OnBadLine::Skip
     } else {

@@ -2,9 +2,8 @@
 //!
 //! Training allocates and frees many large tensors per step. glibc's malloc returns each one to
 //! the kernel, and so, after a delay, does mimalloc; the kernel then zeroes fresh pages for the
-//! next step (`clear_page` was 14% of a fine-tuning profile, system time 13% of the CPU). With
-//! `MIMALLOC_PURGE_DELAY=-1`, mimalloc keeps freed memory for reuse, and an 80-step fine-tuning
-//! run took 43.6 s instead of 50.7 s (docs/PERFORMANCE.md, "contrastive-trainer").
+//! next step. With `MIMALLOC_PURGE_DELAY=-1`, mimalloc keeps freed memory for reuse, which
+//! shortens training (figures in docs/PERFORMANCE.md, "Allocator").
 //!
 //! mimalloc reads its options from the environment once, before `main` runs, and changing the
 //! environment of a running program is `unsafe` in Rust 2024; so [`keep_freed_memory`] replaces

@@ -20,17 +20,27 @@
 //! | [`fingerprint`] | `lcs-fingerprint` | regex fingerprints from clusters |
 //! | [`recog`] | `recog-compat` | Rapid7 Recog databases |
 //!
-//! [`terminal::safe_json`] makes JSON that quotes scan data safe to print.
+//! # API
+//!
+//! - [`pipeline`]: the whole method in one call, [`pipeline::Pipeline`] with a
+//!   [`pipeline::PipelineConfig`] (checked into a [`pipeline::ValidPipelineConfig`]) and
+//!   [`pipeline::PipelineOptions`], giving a [`pipeline::RunSummary`].
+//! - The crates above under their short names, and [`base`]: the shared helpers users need
+//!   (atomic writes, escaping untrusted text for terminals, the programs' exit report).
+//! - [`simulated`]: training and evaluation data from a simulated scan ([`sim`]) with ground
+//!   truth, split into training and held-out hosts.
+//! - [`terminal::safe_json`] makes JSON that quotes scan data safe to print;
+//!   [`allocator`] keeps freed memory in the training programs.
 //!
 //! See `docs/ARCHITECTURE.md` for how the crates depend on each other and
 //! the README for which stages are implemented today.
 
 pub mod allocator;
 pub mod pipeline;
+pub mod simulated;
 pub mod terminal;
 
 pub use banner_parse as parse;
-pub use bannerlm_base as base;
 pub use bpe_tokenizer as tokenizer;
 pub use contrastive_trainer as trainer;
 pub use density_cluster as cluster;
@@ -39,3 +49,14 @@ pub use lcs_fingerprint as fingerprint;
 pub use recog_compat as recog;
 pub use roberta_model as model;
 pub use scan_sim as sim;
+
+/// The shared helpers of every crate (`bannerlm-base`) that programs built on bannerlm use:
+/// atomic file writes, escaping of untrusted bytes for a terminal, the exit report of a
+/// command-line program. (HTML escaping, temporary-file names and seed mixing stay inside
+/// the crates.)
+pub mod base {
+    pub use bannerlm_base::{
+        AtomicFile, Escaped, error_chain, escape_bytes, escape_str, exit_report, write_atomic,
+        write_atomic_with,
+    };
+}

@@ -58,18 +58,19 @@ fn banners() -> Vec<(String, Vec<u8>)> {
 
 /// A tiny, randomly initialised model in the Hugging Face layout that `embed` loads.
 fn model_dir(dir: &Path, banners: &[(String, Vec<u8>)]) {
-    let config = TrainConfig::builder()
+    let config = TrainConfig::default()
         .vocab_size(300)
         .show_progress(false)
-        .build()
+        .check()
         .expect("tokenizer config");
     let tok = BannerTokenizer::train(banners.iter().map(|(_, b)| b.clone()), &config)
         .expect("train tokenizer");
     let device = default_device().expect("device");
-    let mut config = RobertaConfig::small(tok.vocab_size());
+    let mut config = RobertaConfig::preset(bannerlm::model::ModelPreset::Small, tok.vocab_size());
     config.hidden_size = 32;
     config.intermediate_size = 64;
     config.max_position_embeddings = 130;
+    let config = config.check().expect("valid model config");
     RobertaForStability::new(&config, &device)
         .expect("model")
         .save_pretrained(dir, &config)

@@ -109,7 +109,7 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
         summary
             .clusters
             .iter()
-            .all(|(_, n, o)| *n > 0 && (0.0..=1.0).contains(o))
+            .all(|c| c.clusters > 0 && (0.0..=1.0).contains(&c.outlier_share))
     );
     let figures = json(&out.join("cluster/summary.json"));
     let purity = figures[0]["purity"]
@@ -180,8 +180,8 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
     assert_eq!(again.clusters.len(), summary.clusters.len());
     for (a, b) in again.clusters.iter().zip(&summary.clusters) {
         assert_eq!(
-            (a.0.to_bits(), a.1, a.2.to_bits()),
-            (b.0.to_bits(), b.1, b.2.to_bits())
+            (a.epsilon.to_bits(), a.clusters, a.outlier_share.to_bits()),
+            (b.epsilon.to_bits(), b.clusters, b.outlier_share.to_bits())
         );
     }
 }

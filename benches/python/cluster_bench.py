@@ -3,8 +3,8 @@
 
 The data are written by the Rust side so that both read identical points:
 
-    cargo run --release --example cluster -- --synthetic 20000 --save-input /tmp/blobs-20000.npy
-    python3 benches/python/cluster_bench.py /tmp/blobs-20000.npy [--tools hdbscan,sklearn] [--epsilons 0.01,0.02,0.05,0.1]
+    cargo run --release --example cluster -- --synthetic 20000 --save-input runs/blobs-20000.npy
+    python3 benches/python/cluster_bench.py runs/blobs-20000.npy [--tools hdbscan,sklearn] [--epsilons 0.01,0.02,0.05,0.1]
 
 Parameters are the paper's: min_cluster_size 50, min_samples 5 (scikit-learn's
 min_samples counts the point itself, so it gets 6). For each tool it prints the
@@ -21,6 +21,9 @@ import importlib.metadata
 import time
 
 import numpy as np
+
+# Filled by run_*: one fit per tool, for --json.
+RESULTS = {}
 
 
 def timed(fn):
@@ -42,6 +45,8 @@ def run_hdbscan(x, epsilons, mcs, ms):
     k, out = summary(model.labels_)
     print(f"hdbscan {importlib.metadata.version('hdbscan')}: fit eps={epsilons[0]}: wall {wall:.2f} s cpu {cpu:.2f} s; "
           f"{k} clusters, {out:.2f}% outliers", flush=True)
+    RESULTS["hdbscan"] = {"median_s": wall, "cpu_s": cpu, "runs": 1, "clusters": k, "outlier_pct": out,
+                          "version": importlib.metadata.version("hdbscan")}
     for eps in epsilons[1:]:
         res, wall, cpu = timed(lambda: _tree_to_labels(
             x, model._single_linkage_tree, mcs, "eom", False, False, eps))
@@ -58,6 +63,8 @@ def run_sklearn(x, epsilons, mcs, ms):
     k, out = summary(model.labels_)
     print(f"scikit-learn {importlib.metadata.version('scikit-learn')}: fit eps={epsilons[0]}: wall {wall:.2f} s "
           f"cpu {cpu:.2f} s; {k} clusters, {out:.2f}% outliers (each further epsilon is another fit)", flush=True)
+    RESULTS["sklearn"] = {"median_s": wall, "cpu_s": cpu, "runs": 1, "clusters": k, "outlier_pct": out,
+                          "version": importlib.metadata.version("scikit-learn")}
 
 
 def main():
@@ -67,12 +74,20 @@ def main():
     ap.add_argument("--epsilons", default="0.01,0.02,0.05,0.1")
     ap.add_argument("--min-cluster-size", type=int, default=50)
     ap.add_argument("--min-samples", type=int, default=5)
+    ap.add_argument("--json", help="also write the fit times as JSON to this file")
     args = ap.parse_args()
     x = np.load(args.data).astype(np.float64)
     epsilons = [float(e) for e in args.epsilons.split(",")]
     print(f"{args.data}: {x.shape[0]} points in {x.shape[1]} dimensions", flush=True)
     for tool in args.tools.split(","):
         {"hdbscan": run_hdbscan, "sklearn": run_sklearn}[tool](x, epsilons, args.min_cluster_size, args.min_samples)
+    if args.json:
+        import json
+        import platform
+
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"script": "cluster_bench.py", "python": platform.python_version(),
+                       "numpy": np.__version__, "points": int(x.shape[0]), "results": RESULTS}, f)
 
 
 if __name__ == "__main__":

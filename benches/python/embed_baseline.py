@@ -12,14 +12,18 @@ Same work as the Rust bench, on the files it writes (run `cargo bench --bench em
   product per block of queries + argpartition), the way a user would write it.
 - pca: scikit-learn PCA(64) fitted on 1,000,000 x 256 float32.
 
-Usage: python3 benches/python/embed_baseline.py [--threads 2] [--repeats 10] [--only embed|knn|pca]
-Prints medians in seconds and items/s.
+Usage: python3 benches/python/embed_baseline.py [--threads 2] [--repeats 10] [--only embed|knn|pca] [--json OUT]
+Prints medians in seconds and items/s (--json also writes the medians to OUT).
 """
 import argparse
 import json
 import os
 import statistics
 import time
+
+
+# Medians in seconds per job, for --json.
+RESULTS = {}
 
 
 def timeit(fn, repeats, warmup=1):
@@ -71,6 +75,7 @@ def bench_embed(bench_dir, repeats):
 
         t = timeit(run, repeats)
         print(f"embed {name}: {len(texts)} banners, median {t:.3f} s, {len(texts) / t:.0f} banners/s")
+        RESULTS[f"embed/{name}"] = {"median_s": t, "runs": repeats}
 
 
 def bench_knn(repeats):
@@ -93,6 +98,7 @@ def bench_knn(repeats):
 
     t = timeit(run, repeats)
     print(f"knn numpy: 1000 queries over 100000 x 64, k=10: median {t:.3f} s, {1000 / t:.0f} queries/s")
+    RESULTS["knn"] = {"median_s": t, "runs": repeats}
 
 
 def bench_pca(repeats):
@@ -105,8 +111,10 @@ def bench_pca(repeats):
     x = coef @ basis + 0.01 * (rng.random((1_000_000, 256), dtype=np.float32) - 0.5)
     t = timeit(lambda: PCA(64).fit(x), repeats)
     print(f"pca scikit-learn: fit 1000000 x 256 -> 64: median {t:.2f} s")
+    RESULTS["pca/sklearn"] = {"median_s": t, "runs": repeats}
     t = timeit(lambda: PCA(64, svd_solver="covariance_eigh").fit(x), repeats)
     print(f"pca scikit-learn covariance_eigh: fit 1000000 x 256 -> 64: median {t:.2f} s")
+    RESULTS["pca/sklearn_covariance_eigh"] = {"median_s": t, "runs": repeats}
 
 
 def main():
@@ -115,6 +123,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--only", choices=["embed", "knn", "pca"])
     ap.add_argument("--dir", default=os.environ.get("EMBED_BENCH_DIR", "target/embed-bench"))
+    ap.add_argument("--json", help="also write the medians (seconds) as JSON to this file")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
@@ -128,6 +137,15 @@ def main():
         bench_knn(args.repeats)
     if args.only in (None, "pca"):
         bench_pca(max(1, args.repeats // 3))
+    if args.json:
+        import platform
+
+        import transformers
+
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"script": "embed_baseline.py", "python": platform.python_version(),
+                       "torch": torch.__version__, "transformers": transformers.__version__,
+                       "threads": torch.get_num_threads(), "results": RESULTS}, f)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=7, help="timed passes over all groups (median reported)")
     ap.add_argument("--emit-parity", help="write values + regex per group to this JSONL file")
     ap.add_argument("--limit", type=int, default=0, help="groups in the parity file (0: all)")
+    ap.add_argument("--json", help="also write the timing as JSON to this file")
     args = ap.parse_args()
     with open(args.groups, encoding="utf-8") as f:
         groups = [json.loads(line)["values"] for line in f if line.strip()]
@@ -114,6 +115,13 @@ def main():
     med = statistics.median(times)
     print(f"groups: {len(groups)}, passes: {args.repeat}, median pass: {med * 1e3:.2f} ms, "
           f"{len(groups) / med:.1f} groups/s ({med / len(groups) * 1e6:.1f} us/group)")
+    if args.json:
+        import platform
+
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"script": "lcs_baseline.py", "python": platform.python_version(),
+                       "results": {"groups_of_10": {"median_s": med, "items": len(groups),
+                                                    "runs": args.repeat}}}, f)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ config with a 50,000-token vocabulary, 15% of the tokens masked. The training st
 twice: the usual transformers way (labels, logits at every position) and with the head on the
 masked positions only, which is what roberta-model does.
 
-Usage: python3 benches/python/model_baseline.py [--threads 2] [--repeats 10] [--device cuda]
-Prints medians in ms and sequences/s. With `--device cuda` the same work runs on the GPU in
-float32 (TF32 matrix products off, as in roberta-model's wgpu backend), timed with
-`torch.cuda.synchronize()` around each repeat.
+Usage: python3 benches/python/model_baseline.py [--threads 2] [--repeats 10] [--device cuda] [--json OUT]
+Prints medians in ms and sequences/s (--json also writes them, in seconds, to OUT). With
+`--device cuda` the same work runs on the GPU in float32 (TF32 matrix products off, as in
+roberta-model's wgpu backend), timed with `torch.cuda.synchronize()` around each repeat.
 """
 import argparse
 import statistics
@@ -67,7 +67,9 @@ def main():
     ap.add_argument("--forward-only", action="store_true", help="skip the training steps")
     ap.add_argument("--configs", default="small,paper", help="comma-separated: small, paper")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--json", help="also write the medians (seconds) as JSON to this file")
     args = ap.parse_args()
+    results = {}
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = torch.device(args.device)
@@ -93,6 +95,7 @@ def main():
         t = timeit(fwd, args.repeats, sync=sync)
         attn = getattr(encoder.config, "_attn_implementation", "?")
         print(f"forward {name} (attention {attn}): {t * 1e3:.1f} ms median, {BATCH / t:.1f} seq/s")
+        results[f"forward/{name}"] = {"median_s": t, "runs": args.repeats}
         if args.forward_only:
             continue
 
@@ -110,6 +113,7 @@ def main():
 
         t = timeit(step_all, args.repeats, sync=sync)
         print(f"train_step {name} (HF labels, logits everywhere): {t * 1e3:.1f} ms, {BATCH / t:.1f} seq/s")
+        results[f"train_step_hf_labels/{name}"] = {"median_s": t, "runs": args.repeats}
 
         def step_masked():
             opt.zero_grad(set_to_none=True)
@@ -122,6 +126,17 @@ def main():
 
         t = timeit(step_masked, args.repeats, sync=sync)
         print(f"train_step {name} (head on masked positions): {t * 1e3:.1f} ms, {BATCH / t:.1f} seq/s")
+        results[f"train_step_masked/{name}"] = {"median_s": t, "runs": args.repeats}
+    if args.json:
+        import json
+        import platform
+
+        import transformers
+
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"script": "model_baseline.py", "python": platform.python_version(),
+                       "torch": torch.__version__, "transformers": transformers.__version__,
+                       "threads": torch.get_num_threads(), "device": args.device, "results": results}, f)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SPECIAL = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
 ENCODE_BYTES = 5 << 20
 BATCH = 1024
+# Medians in seconds per job, for --json.
+RESULTS = {}
 
 
 def corpus_path():
@@ -106,6 +108,7 @@ def bench(args):
             f"train vocab {vocab}: median {med:.2f} s over {len(times)} runs "
             f"({total / med / 1e6:.2f} MB/s); {tok.get_vocab_size()} tokens"
         )
+        RESULTS[f"train/{vocab}"] = {"median_s": med, "runs": len(times), "tokens": tok.get_vocab_size()}
         tok.no_truncation()
         tok.no_padding()
         counts = [len(e.ids) - 2 for e in tok.encode_batch(http)]
@@ -123,6 +126,14 @@ def bench(args):
             times.append(time.perf_counter() - start)
         med = statistics.median(times)
         print(f"encode_batch vocab {vocab}: median {med * 1e3:.1f} ms for {n / 1e6:.2f} MB ({n / med / 2**20:.2f} MiB/s)")
+        RESULTS[f"encode_batch/{vocab}"] = {"median_s": med, "runs": len(times), "bytes": n}
+    if args.json:
+        import platform
+        import tokenizers
+
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"script": "tokenizer_baseline.py", "python": platform.python_version(),
+                       "tokenizers": tokenizers.__version__, "results": RESULTS}, f)
 
 
 def compat(args):
@@ -165,6 +176,7 @@ def main():
     p.add_argument("--train-runs", type=int, default=1)
     p.add_argument("--encode-runs", type=int, default=10)
     p.add_argument("--compat", action="store_true")
+    p.add_argument("--json", help="also write the medians as JSON to this file (timing mode)")
     args = p.parse_args()
     compat(args) if args.compat else bench(args)
 

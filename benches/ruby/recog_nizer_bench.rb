@@ -4,8 +4,8 @@
 # example banners of one Recog database: the comparison for benches/recog.rs.
 # Not part of CI. Needs Debian `ruby` and `ruby-nokogiri`.
 #
-#   ruby -I ../shared/tools/recog-ruby/lib benches/ruby/recog_nizer_bench.rb \
-#        ../shared/data/recog/http_servers.xml [rounds]
+#   ruby -I <recog checkout>/lib benches/ruby/recog_nizer_bench.rb \
+#        <recog checkout>/xml/http_servers.xml [rounds]
 #
 # Prints the number of banners, how many matched, and the median seconds per
 # pass over all banners with banners/s.

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use contrastive_trainer::TrainParams;
-use roberta_model::RobertaConfig;
+use roberta_model::{ModelPreset, RobertaConfig};
 use scan_sim::BannerForm;
 use serde::{Deserialize, Serialize};
 
@@ -54,9 +54,29 @@ impl Input {
     }
 }
 
-/// The encoder's size; [`config`](Self::config) turns it into a RoBERTa config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The encoder's size in a pipeline configuration; [`config`](Self::config) turns it into a
+/// RoBERTa config. The named sizes are roberta-model's [`ModelPreset`]s
+/// ([`preset`](Self::preset)).
+///
+/// In a configuration file, `model` is either an object with the five sizes or the name of
+/// a preset:
+///
+/// ```
+/// use bannerlm::model::ModelPreset;
+/// use bannerlm::pipeline::{ModelSize, PipelineConfig};
+///
+/// let by_name: PipelineConfig = serde_json::from_str(r#"{"model": "tiny"}"#)?;
+/// assert_eq!(by_name.model, ModelSize::preset(ModelPreset::Tiny));
+/// let sizes: PipelineConfig = serde_json::from_str(
+///     r#"{"model": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+///                   "intermediate_size": 64, "max_input_len": 96}}"#,
+/// )?;
+/// assert_eq!(sizes.model, by_name.model);
+/// let c = ModelSize::preset(ModelPreset::Cpu).config(8_000);
+/// assert_eq!((c.hidden_size, c.max_input_len(), c.vocab_size), (128, 256, 8_000));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ModelSize {
     /// Hidden width.
     pub hidden_size: usize,
@@ -70,56 +90,77 @@ pub struct ModelSize {
     pub max_input_len: usize,
 }
 
+/// The object form of [`ModelSize`] in a file (every key required, no other key).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelSizeFields {
+    hidden_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    intermediate_size: usize,
+    max_input_len: usize,
+}
+
+impl<'de> Deserialize<'de> for ModelSize {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Name(String),
+            Sizes(serde_json::Map<String, serde_json::Value>),
+        }
+        use serde::de::Error as _;
+        match Form::deserialize(deserializer).map_err(|_| {
+            D::Error::custom(
+                "model must be a preset name (tiny, small, cpu, paper) or an object of sizes",
+            )
+        })? {
+            Form::Name(name) => name
+                .parse::<ModelPreset>()
+                .map(ModelSize::preset)
+                .map_err(D::Error::custom),
+            Form::Sizes(map) => {
+                let f: ModelSizeFields = serde_json::from_value(serde_json::Value::Object(map))
+                    .map_err(D::Error::custom)?;
+                Ok(ModelSize {
+                    hidden_size: f.hidden_size,
+                    num_hidden_layers: f.num_hidden_layers,
+                    num_attention_heads: f.num_attention_heads,
+                    intermediate_size: f.intermediate_size,
+                    max_input_len: f.max_input_len,
+                })
+            }
+        }
+    }
+}
+
 impl ModelSize {
-    /// Hidden 32, 1 layer, 2 heads, FFN 64, 96 tokens: tests.
-    pub fn tiny() -> Self {
+    /// The sizes of a named preset ([`RobertaConfig::preset`], where each preset's sizes are
+    /// listed).
+    pub fn preset(preset: ModelPreset) -> Self {
+        let c = RobertaConfig::preset(preset, 1);
         ModelSize {
-            hidden_size: 32,
-            num_hidden_layers: 1,
-            num_attention_heads: 2,
-            intermediate_size: 64,
-            max_input_len: 96,
+            hidden_size: c.hidden_size,
+            num_hidden_layers: c.num_hidden_layers,
+            num_attention_heads: c.num_attention_heads,
+            intermediate_size: c.intermediate_size,
+            max_input_len: c.max_input_len(),
         }
     }
 
-    /// Hidden 128, 2 layers, 4 heads, FFN 512, 256 tokens: the default run on a CPU
-    /// (`contrastive_trainer::model_preset("cpu", ..)`).
-    pub fn cpu() -> Self {
-        ModelSize {
-            hidden_size: 128,
-            num_hidden_layers: 2,
-            num_attention_heads: 4,
-            intermediate_size: 512,
-            max_input_len: 256,
-        }
-    }
-
-    /// The paper's model: hidden 256, 4 layers, 4 heads, FFN 1024, 768 tokens.
-    pub fn paper() -> Self {
-        ModelSize {
-            hidden_size: 256,
-            num_hidden_layers: 4,
-            num_attention_heads: 4,
-            intermediate_size: 1024,
-            max_input_len: 768,
-        }
-    }
-
-    /// The RoBERTa configuration of this size for a vocabulary.
-    ///
-    /// ```
-    /// use bannerlm::pipeline::ModelSize;
-    /// let c = ModelSize::cpu().config(8_000);
-    /// assert_eq!((c.hidden_size, c.max_input_len(), c.vocab_size), (128, 256, 8_000));
-    /// ```
+    /// The RoBERTa configuration of this size for a vocabulary (unchecked: sizes beyond
+    /// roberta-model's limits fail its [`RobertaConfig::check`]).
     pub fn config(&self, vocab_size: usize) -> RobertaConfig {
-        let mut c = RobertaConfig::small(vocab_size);
-        c.hidden_size = self.hidden_size;
-        c.num_hidden_layers = self.num_hidden_layers;
-        c.num_attention_heads = self.num_attention_heads;
-        c.intermediate_size = self.intermediate_size;
-        c.max_position_embeddings = self.max_input_len + c.pad_token_id + 1;
-        c
+        let base = RobertaConfig::default();
+        RobertaConfig {
+            vocab_size,
+            hidden_size: self.hidden_size,
+            num_hidden_layers: self.num_hidden_layers,
+            num_attention_heads: self.num_attention_heads,
+            intermediate_size: self.intermediate_size,
+            max_position_embeddings: self.max_input_len + base.pad_token_id + 1,
+            ..base
+        }
     }
 }
 
@@ -136,7 +177,8 @@ pub enum EmbedSnapshots {
 }
 
 /// Everything a run computes. [`Default`] is the quick run on a simulated scan (the README's
-/// command, under 15 minutes on a 2-core CPU); [`paper`](Self::paper) has the paper's sizes.
+/// command, sized for a 2-core CPU; its time is in docs/PERFORMANCE.md); [`paper`](Self::paper)
+/// has the paper's sizes.
 /// Two runs with equal configurations produce the same outputs, so `--resume` compares
 /// configurations stage by stage.
 ///
@@ -205,7 +247,7 @@ impl Default for PipelineConfig {
             seed: 0,
             vocab_size: 8_000,
             tokenizer_samples: 100_000,
-            model: ModelSize::cpu(),
+            model: ModelSize::preset(ModelPreset::Cpu),
             pretrain: TrainParams {
                 steps: 400,
                 batch_size: 32,
@@ -253,7 +295,7 @@ impl PipelineConfig {
             },
             vocab_size: bpe_tokenizer::PAPER_VOCAB_SIZE,
             tokenizer_samples: 1_000_000,
-            model: ModelSize::paper(),
+            model: ModelSize::preset(ModelPreset::Paper),
             pretrain: TrainParams::paper_mlm(),
             finetune: TrainParams::paper_finetune(),
             checkpoint_every: 1_000,
@@ -273,7 +315,7 @@ impl PipelineConfig {
             },
             vocab_size: 600,
             tokenizer_samples: 10_000,
-            model: ModelSize::tiny(),
+            model: ModelSize::preset(ModelPreset::Tiny),
             pretrain: TrainParams {
                 steps: 6,
                 batch_size: 8,
@@ -412,7 +454,7 @@ impl PipelineConfig {
         }
         within("model.max_input_len", m.max_input_len, 16, MAX_INPUT_LEN)?;
         for (name, p) in [("pretrain", &self.pretrain), ("finetune", &self.finetune)] {
-            if let Err(e) = p.check() {
+            if let Err(e) = p.clone().check() {
                 return bad(format!("{name}: {e}"));
             }
             within(&format!("{name}.batch_size"), p.batch_size, 1, MAX_BATCH)?;
@@ -673,7 +715,7 @@ mod tests {
             PipelineConfig {
                 model: ModelSize {
                     num_attention_heads: 3,
-                    ..ModelSize::cpu()
+                    ..ModelSize::preset(ModelPreset::Cpu)
                 },
                 ..d()
             },
@@ -799,12 +841,40 @@ mod tests {
     }
 
     #[test]
-    fn model_size_matches_the_cpu_preset() {
-        let ours = ModelSize::cpu().config(8_000);
-        let preset =
-            contrastive_trainer::model_preset("cpu", 8_000).unwrap_or_else(|_| ours.clone());
-        assert_eq!(ours.max_position_embeddings, preset.max_position_embeddings);
-        assert_eq!(ours.hidden_size, preset.hidden_size);
+    fn model_size_is_the_roberta_preset() {
+        for p in ModelPreset::ALL {
+            assert_eq!(
+                ModelSize::preset(p).config(8_000),
+                RobertaConfig::preset(p, 8_000)
+            );
+        }
+        let tiny = ModelSize::preset(ModelPreset::Tiny);
+        assert_eq!(
+            [
+                tiny.hidden_size,
+                tiny.num_hidden_layers,
+                tiny.num_attention_heads,
+                tiny.intermediate_size,
+                tiny.max_input_len
+            ],
+            [32, 1, 2, 64, 96]
+        );
+    }
+
+    #[test]
+    fn model_is_a_preset_name_or_sizes() {
+        let c: PipelineConfig = serde_json::from_str(r#"{"model": "paper"}"#).unwrap_or_default();
+        assert_eq!(c.model, ModelSize::preset(ModelPreset::Paper));
+        for bad in [
+            r#"{"model": "huge"}"#,
+            r#"{"model": 3}"#,
+            r#"{"model": {"hidden_size": 32}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<PipelineConfig>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -61,10 +61,10 @@ pub use config::{
     ValidPipelineConfig,
 };
 pub use error::{Error, Result};
-pub use stage::{RUN_MARKER, STAGE_MARKER, Stage, StageRecord, peak_rss_kib};
+pub use stage::{RUN_MARKER, STAGE_MARKER, Stage, StageRecord};
 
 use source::Source;
-use stage::{Tracker, claim_out_dir, read_json, write_atomic, write_json};
+use stage::{StageState, Tracker, claim_out_dir, read_json, write_atomic, write_json};
 use stages::{Ctx, paths};
 
 /// Where the run's results are and its key figures.
@@ -81,8 +81,9 @@ pub struct RunSummary {
     pub evaluation: contrastive_trainer::Evaluation,
     /// Fingerprints generated.
     pub fingerprints: usize,
-    /// `(epsilon, clusters, outlier share)` per clustering.
-    pub clusters: Vec<(f64, usize, f64)>,
+    /// Each clustering's figures (epsilon, clusters, outlier share; purity and completeness
+    /// against the products on simulated data), in the order of the configured epsilons.
+    pub clusters: Vec<density_cluster::ClusterFigures<String>>,
     /// Whether the Recog comparison ran.
     pub recog_compared: bool,
 }
@@ -168,12 +169,12 @@ impl Pipeline {
             (Stage::Report, serde_json::json!({})),
         ];
         for (stage, params) in stage_params {
-            let running = match tracker.begin(stage, params)? {
-                Ok(done) => {
+            let running = match tracker.skip_or_start(stage, params)? {
+                StageState::Done(done) => {
                     records.push(done);
                     continue;
                 }
-                Err(running) => running,
+                StageState::Run(running) => running,
             };
             let ctx = Ctx {
                 config,
@@ -188,7 +189,7 @@ impl Pipeline {
                 Stage::Pretrain => stages::pretrain(&ctx, resume)?,
                 Stage::Finetune => stages::finetune(&ctx, resume)?,
                 Stage::Evaluate => stages::evaluate(&ctx)?,
-                Stage::Embed => stages::embed(&ctx, resume)?,
+                Stage::Embed => stages::embed(&ctx)?,
                 Stage::Pca => stages::pca(&ctx)?,
                 Stage::Cluster => stages::cluster(&ctx)?,
                 Stage::Fingerprint => stages::fingerprint(&ctx)?,
@@ -201,7 +202,7 @@ impl Pipeline {
         // manifest with every stage.
         write_json(&out.join("manifest.json"), &records)?;
         let evaluation = stages::read_evaluation(&out.join(paths::EVALUATION))?;
-        let figures: Vec<stages::ClusterFigures> = read_json(&out.join(paths::CLUSTER_SUMMARY))?;
+        let clusters = read_json(&out.join(paths::CLUSTER_SUMMARY))?;
         let comparison: stages::Comparison = read_json(&out.join(paths::COMPARISON))?;
         let report = out.join(paths::REPORT);
         Ok(RunSummary {
@@ -210,10 +211,7 @@ impl Pipeline {
             stages: records,
             evaluation,
             fingerprints: stages::read_fingerprints(&out.join(paths::FINGERPRINTS))?.len(),
-            clusters: figures
-                .iter()
-                .map(|f| (f.epsilon, f.clusters, f.outlier_share))
-                .collect(),
+            clusters,
             recog_compared: comparison.skipped.is_none(),
         })
     }
@@ -238,7 +236,7 @@ fn write_report(
     records: &[StageRecord],
 ) -> Result<(Vec<String>, serde_json::Value)> {
     let out = &ctx.tracker.out;
-    let distances: stages::Distances = read_json(&out.join(paths::DISTANCES))?;
+    let distances: contrastive_trainer::PairDistances = read_json(&out.join(paths::DISTANCES))?;
     let plot_err = |e: embed_index::Error| Error::Stage {
         stage: "report",
         source: Box::new(e),

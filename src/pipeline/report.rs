@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 
 use bannerlm_base::escape_html;
 use contrastive_trainer::{Evaluation, TokenMetrics};
-use lcs_fingerprint::Fingerprint;
+use density_cluster::ClusterFigures;
+use lcs_fingerprint::{Fingerprint, FingerprintScore};
 
 use super::config::{Input, PipelineConfig};
 use super::stage::{StageRecord, format_kib};
-use super::stages::{AnnotatedExample, ClusterFigures, Comparison, FingerprintScore};
+use super::stages::{AnnotatedExample, Comparison};
 
 /// Everything the report shows, read from the output folder.
 pub(crate) struct ReportData<'a> {
@@ -17,7 +18,7 @@ pub(crate) struct ReportData<'a> {
     pub stages: &'a [StageRecord],
     pub evaluation: Option<Evaluation>,
     pub examples: Vec<AnnotatedExample>,
-    pub clusters: Vec<ClusterFigures>,
+    pub clusters: Vec<ClusterFigures<String>>,
     pub fingerprints: Vec<Fingerprint>,
     pub scores: Vec<FingerprintScore>,
     pub comparison: Option<Comparison>,
@@ -279,12 +280,13 @@ fn clusters(h: &mut String, d: &ReportData<'_>) {
             "<table id=\"largest\"><tr><th colspan=\"3\">largest clusters at epsilon {}</th></tr><tr><th>size</th><th>majority product</th><th>share</th></tr>",
             c.epsilon
         );
-        for (size, product, share) in &c.largest {
+        for l in &c.largest {
             let _ = writeln!(
                 h,
-                "<tr><td class=\"n\">{size}</td><td>{}</td><td class=\"n\">{}</td></tr>",
-                escape_html(product.as_deref().unwrap_or("–")),
-                pct(*share)
+                "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                l.size,
+                escape_html(l.majority.as_deref().unwrap_or("–")),
+                pct(l.share)
             );
         }
         h.push_str("</table>\n");
@@ -319,7 +321,10 @@ fn fingerprints(h: &mut String, d: &ReportData<'_>) {
             .then(a.cmp(&b))
     });
     let empty = BTreeMap::new();
-    let descriptions = d.comparison.as_ref().map_or(&empty, |c| &c.descriptions);
+    let descriptions = d
+        .comparison
+        .as_ref()
+        .map_or(&empty, |c| &c.found.descriptions);
     for &i in order.iter().take(SHOWN) {
         let f = &d.fingerprints[i];
         let _ = write!(
@@ -373,7 +378,7 @@ fn recog(h: &mut String, d: &ReportData<'_>) {
         return;
     }
     h.push_str("<table id=\"recog-table\"><tr><th>header</th><th>banners with it</th><th>Recog-labelled</th><th>our patterns</th><th>recovered</th><th>coverage</th><th>partial</th><th>coverage</th><th>new candidates</th><th>paper recovered / partial</th></tr>\n");
-    for r in &c.headers {
+    for r in &c.found.headers {
         let paper = match r.header.as_str() {
             "Server" => "117 (98.1%) / 251 (99.3%)",
             "Set-Cookie" => "9 (63.2%) / 25 (89.6%)",

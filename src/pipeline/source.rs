@@ -8,8 +8,9 @@ use banner_parse::{BannerRecord, ReadOptions, RecordReader, pair_in_memory};
 use bannerlm_base::splitmix64;
 use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use contrastive_trainer::PairCorpus;
-use contrastive_trainer::sim::{Split, simulated_pairs, snapshot_records};
 use scan_sim::{ScanSimulator, SimConfig};
+
+use crate::simulated::{Split, simulated_pairs, snapshot_records};
 
 use super::config::{Input, PipelineConfig};
 use super::error::{Error, Result};

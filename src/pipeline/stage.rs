@@ -224,7 +224,7 @@ fn mark_stage_dir(dir: &Path) -> Result<()> {
 }
 
 /// Peak resident set size of this process in KiB (`VmHWM` of `/proc/self/status`).
-pub fn peak_rss_kib() -> Option<u64> {
+fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
@@ -246,6 +246,16 @@ pub(crate) struct Tracker {
     chain: serde_json::Map<String, serde_json::Value>,
     /// A stage of this run has run (not skipped): every later stage runs too.
     dirty: bool,
+}
+
+/// What [`Tracker::skip_or_start`] decided for a stage.
+pub(crate) enum StageState {
+    /// Up to date (`--resume`, same parameters, outputs present): skip it; its record, marked
+    /// `skipped`.
+    Done(StageRecord),
+    /// Started (its folder cleared or its checkpoints kept): run it, then
+    /// [`Tracker::finish`].
+    Run(Running),
 }
 
 /// A running stage.
@@ -285,13 +295,14 @@ impl Tracker {
         self.out.join(stage.name())
     }
 
-    /// Adds the stage's parameters to the chain; returns the finished record when `--resume`
-    /// finds the stage done with the same chain and all outputs present, else starts it.
-    pub(crate) fn begin(
+    /// Adds the stage's parameters to the chain; [`StageState::Done`] with the finished record
+    /// when `--resume` finds the stage done with the same chain and all outputs present, else
+    /// starts it ([`StageState::Run`]: folder cleared unless its checkpoints are resumed).
+    pub(crate) fn skip_or_start(
         &mut self,
         stage: Stage,
         params: serde_json::Value,
-    ) -> Result<Result<StageRecord, Running>> {
+    ) -> Result<StageState> {
         self.chain.insert(stage.name().to_owned(), params);
         let chain = serde_json::Value::Object(self.chain.clone());
         let marker = self.marker(stage);
@@ -303,7 +314,7 @@ impl Tracker {
                     Self::index(stage),
                     rec.seconds
                 ));
-                return Ok(Ok(StageRecord {
+                return Ok(StageState::Done(StageRecord {
                     skipped: true,
                     ..rec
                 }));
@@ -339,7 +350,7 @@ impl Tracker {
                 ""
             }
         ));
-        Ok(Err(Running {
+        Ok(StageState::Run(Running {
             stage,
             start: Instant::now(),
             params: chain,
@@ -431,7 +442,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let out = dir.path().to_path_buf();
         let mut t = Tracker::new(out.clone(), false, false);
-        let Ok(Err(run)) = t.begin(Stage::Input, serde_json::json!({"hosts": 5})) else {
+        let Ok(StageState::Run(run)) =
+            t.skip_or_start(Stage::Input, serde_json::json!({"hosts": 5}))
+        else {
             panic!("a fresh stage must run");
         };
         write_atomic(&out.join("input/x.txt"), b"x").unwrap_or_else(|e| panic!("{e}"));
@@ -440,15 +453,18 @@ mod tests {
 
         let mut again = Tracker::new(out.clone(), true, false);
         let r = again
-            .begin(Stage::Input, serde_json::json!({"hosts": 5}))
+            .skip_or_start(Stage::Input, serde_json::json!({"hosts": 5}))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(r, Ok(ref rec) if rec.skipped));
+        assert!(matches!(r, StageState::Done(ref rec) if rec.skipped));
 
         let mut changed = Tracker::new(out.clone(), true, false);
         let r = changed
-            .begin(Stage::Input, serde_json::json!({"hosts": 6}))
+            .skip_or_start(Stage::Input, serde_json::json!({"hosts": 6}))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(r.is_err(), "other parameters must rerun the stage");
+        assert!(
+            matches!(r, StageState::Run(_)),
+            "other parameters must rerun the stage"
+        );
         assert!(
             !out.join("input/x.txt").exists(),
             "stale outputs are removed"
@@ -464,7 +480,7 @@ mod tests {
         std::fs::create_dir_all(out.join("input/keep")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(out.join("input/keep/data.txt"), b"mine").unwrap_or_else(|e| panic!("{e}"));
         let mut t = Tracker::new(out.clone(), false, false);
-        let r = t.begin(Stage::Input, serde_json::json!({}));
+        let r = t.skip_or_start(Stage::Input, serde_json::json!({}));
         assert!(
             matches!(r, Err(Error::ForeignStageDir { ref path, .. }) if path.ends_with("input")),
             "{:?}",
@@ -476,13 +492,15 @@ mod tests {
         );
         // A stage folder bannerlm made is marked, and cleared on a rerun.
         let mut t = Tracker::new(out.clone(), false, false);
-        let Ok(Err(_)) = t.begin(Stage::Tokenizer, serde_json::json!({})) else {
+        let Ok(StageState::Run(_)) = t.skip_or_start(Stage::Tokenizer, serde_json::json!({}))
+        else {
             panic!("a fresh stage must run");
         };
         assert!(out.join("tokenizer").join(STAGE_MARKER).is_file());
         std::fs::write(out.join("tokenizer/old.json"), b"{}").unwrap_or_else(|e| panic!("{e}"));
         let mut t = Tracker::new(out.clone(), false, false);
-        let Ok(Err(_)) = t.begin(Stage::Tokenizer, serde_json::json!({})) else {
+        let Ok(StageState::Run(_)) = t.skip_or_start(Stage::Tokenizer, serde_json::json!({}))
+        else {
             panic!("a fresh stage must run");
         };
         assert!(!out.join("tokenizer/old.json").exists());
@@ -500,7 +518,7 @@ mod tests {
         claim_out_dir(&out).unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(&elsewhere, out.join("embed")).unwrap_or_else(|e| panic!("{e}"));
         let mut t = Tracker::new(out.clone(), false, false);
-        let r = t.begin(Stage::Embed, serde_json::json!({}));
+        let r = t.skip_or_start(Stage::Embed, serde_json::json!({}));
         assert!(matches!(r, Err(Error::ForeignStageDir { .. })));
         assert!(elsewhere.join("precious").is_file());
     }

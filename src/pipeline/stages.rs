@@ -1,23 +1,25 @@
 //! The stages' work: each reads the previous stages' files and writes its own.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use banner_parse::{HttpBanner, RecordKey};
+use banner_parse::RecordKey;
 use bpe_tokenizer::{BannerTokenizer, TrainConfig};
-use contrastive_trainer::sim::Split;
 use contrastive_trainer::{
-    Annotation, Evaluation, Evaluator, Finetuner, MlmCorpus, PairCorpus, Pretrainer, RunOptions,
-    TrainParams,
+    Annotation, Evaluation, Evaluator, Finetuner, MlmCorpus, Pretrainer, RunOptions, TrainParams,
+    ValidTrainParams,
 };
-use density_cluster::{ClusterRecord, Hdbscan, Progress};
-use embed_index::{BannerEmbedder, EmbeddingStore, PcaParams, StoreWriter};
-use lcs_fingerprint::{Fingerprint, FingerprintParams};
-use recog_compat::{CompareParams, CorpusBanner, Database, GeneratedPattern, HttpHeader};
+use density_cluster::{ClusterFigures, Hdbscan, Progress};
+use embed_index::{BannerEmbedder, EmbedParams, EmbeddingStore, PcaParams};
+use lcs_fingerprint::{
+    ClusterLabels, Fingerprint, FingerprintParams, FingerprintSummary, RecogComparison,
+};
+use recog_compat::{CompareParams, Database, HttpHeader};
 use roberta_model::burn::tensor::Device;
 use roberta_model::{RobertaForMaskedLm, RobertaForStability};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+use crate::simulated::Split;
 
 use super::config::{EmbedSnapshots, PipelineConfig};
 use super::error::{Error, Result};
@@ -169,11 +171,11 @@ pub(crate) fn input(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
 pub(crate) fn tokenizer(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
     let banners = ctx.training_banners()?;
     let sample = sample_refs(&banners, ctx.config.tokenizer_samples, ctx.config.seed);
-    let config = TrainConfig::builder()
+    let config = TrainConfig::default()
         .vocab_size(ctx.config.vocab_size)
         .max_length(Some(ctx.config.model.max_input_len))
         .show_progress(ctx.tracker.bars())
-        .build()
+        .check()
         .map_err(Ctx::stage_err(Stage::Tokenizer))?;
     let tok =
         BannerTokenizer::train(sample.iter(), &config).map_err(Ctx::stage_err(Stage::Tokenizer))?;
@@ -195,8 +197,8 @@ fn run_options(ctx: &Ctx<'_>, stage: Stage, resume: bool) -> RunOptions {
         .progress(ctx.tracker.bars())
 }
 
-fn with_seed(p: &TrainParams, seed: u64) -> TrainParams {
-    TrainParams { seed, ..p.clone() }
+fn with_seed(p: &TrainParams, seed: u64) -> contrastive_trainer::Result<ValidTrainParams> {
+    TrainParams { seed, ..p.clone() }.check()
 }
 
 fn train_summary(state: &contrastive_trainer::TrainerState) -> serde_json::Value {
@@ -212,9 +214,12 @@ pub(crate) fn pretrain(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serd
     let banners = ctx.training_banners()?;
     let corpus = MlmCorpus::encode(&tok, &banners).map_err(Ctx::stage_err(Stage::Pretrain))?;
     drop(banners);
-    let config = ctx.config.model.config(tok.vocab_size());
-    let trainer = Pretrainer::new(config, with_seed(&ctx.config.pretrain, ctx.config.seed))
+    let config = (ctx.config.model.config(tok.vocab_size()))
+        .check()
         .map_err(Ctx::stage_err(Stage::Pretrain))?;
+    let params = with_seed(&ctx.config.pretrain, ctx.config.seed)
+        .map_err(Ctx::stage_err(Stage::Pretrain))?;
+    let trainer = Pretrainer::new(config, params);
     let out = trainer
         .run(
             &corpus,
@@ -242,8 +247,9 @@ pub(crate) fn finetune(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serd
     let (pretrained, config) =
         RobertaForMaskedLm::from_pretrained(ctx.path(paths::PRETRAINED), ctx.device)
             .map_err(Ctx::stage_err(Stage::Finetune))?;
-    let tuner = Finetuner::new(config, with_seed(&ctx.config.finetune, ctx.config.seed))
+    let params = with_seed(&ctx.config.finetune, ctx.config.seed)
         .map_err(Ctx::stage_err(Stage::Finetune))?;
+    let tuner = Finetuner::new(config, params);
     let out = tuner
         .run_from(
             pretrained,
@@ -261,17 +267,6 @@ pub(crate) fn finetune(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serd
     let mut summary = train_summary(&out.state);
     summary["pairs"] = serde_json::to_value(corpus.stats()).unwrap_or_default();
     Ok((rel(&[paths::FINETUNED]), summary))
-}
-
-/// Pair distances for the Figure 3 histogram.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Distances {
-    /// Same service, consecutive snapshots.
-    pub matching: Vec<f32>,
-    /// Random pairs of different products (of any two services without truth).
-    pub random: Vec<f32>,
-    /// Whether `random` holds different-product pairs only.
-    pub different_products: bool,
 }
 
 /// One annotated banner for the report.
@@ -318,7 +313,8 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)
         .collect();
     let pred = evaluator.predict(&model, &seqs, ctx.device).map_err(err)?;
     let evaluation = evaluator.evaluate_predictions(&corpus, &pred);
-    let distances = pair_distances(&corpus, &pred.embeddings, ctx.config.seed);
+    let embeddings: Vec<&[f32]> = pred.embeddings.iter().map(Vec::as_slice).collect();
+    let distances = evaluator.pair_distances(&corpus, &embeddings);
     write_json(&ctx.path(paths::EVALUATION), &evaluation)?;
     write_json(&ctx.path(paths::DISTANCES), &distances)?;
 
@@ -349,103 +345,34 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)
     ))
 }
 
-/// Matching distances, and random pairs `a_i` with `b_j` for a seeded rotation `j`: of
-/// different products when the corpus has truth.
-fn pair_distances(corpus: &PairCorpus, emb: &[Vec<f32>], seed: u64) -> Distances {
-    let pairs = corpus.pairs();
-    let n = pairs.len().min(emb.len() / 2);
-    let mut out = Distances {
-        different_products: pairs.iter().any(|p| p.meta.product_a.is_some()),
-        ..Distances::default()
-    };
-    for i in 0..n {
-        out.matching
-            .push(embed_index::euclidean(&emb[2 * i], &emb[2 * i + 1]));
-    }
-    if n < 2 {
-        return out;
-    }
-    // Several rotations so that different-product pairs are plentiful.
-    for r in 0..4u64 {
-        let shift = 1 + (seed.wrapping_add(r).wrapping_mul(0x9E37_79B9) as usize) % (n - 1);
-        for i in 0..n {
-            let j = (i + shift) % n;
-            if out.different_products
-                && pairs[i].meta.product_a.as_deref() == pairs[j].meta.product_b.as_deref()
-            {
-                continue;
-            }
-            out.random
-                .push(embed_index::euclidean(&emb[2 * i], &emb[2 * j + 1]));
-        }
-    }
-    out
-}
-
-/// SHA-256 over the keys and banners of `rows`, in order, with their count.
-fn records_digest(rows: &[Row]) -> serde_json::Value {
-    use sha2::Digest as _;
-    let mut h = sha2::Sha256::new();
-    for (r, _) in rows {
-        let key = r.key().to_string();
-        h.update((key.len() as u64).to_le_bytes());
-        h.update(key.as_bytes());
-        h.update((r.banner.len() as u64).to_le_bytes());
-        h.update(&r.banner);
-    }
-    let hex = h.finalize().iter().fold(String::new(), |mut s, b| {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-        s
-    });
-    serde_json::json!({"count": rows.len(), "sha256": hex})
-}
-
-/// Embeds every chosen record into the `.npy` + ids store, resumably.
-pub(crate) fn embed(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serde_json::Value)> {
-    const CHUNK: usize = 4_096;
-    let err = Ctx::stage_err::<embed_index::Error>(Stage::Embed);
+/// Embeds every chosen record into the `.npy` + ids store
+/// ([`BannerEmbedder::embed_records`]: chunked, checkpointed, resumable).
+pub(crate) fn embed(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
     let embedder = embedder(ctx)?;
     let rows = ctx.embedded_records()?;
     let products: Vec<Option<&str>> = rows.iter().map(|(_, p)| p.as_deref()).collect();
     write_json(&ctx.path(paths::PRODUCTS), &products)?;
-    let (npy, ids) = (ctx.path(paths::EMBEDDINGS), ctx.path(paths::IDS));
-    let dim = embedder.dim();
-    // What the rows are made from (model, tokenizer, pooling and the records themselves),
-    // so that a resume never appends rows of another model or another input.
-    let source = embedder
-        .store_source(&[])
-        .map_err(Ctx::stage_err(Stage::Embed))?
-        .with("records", records_digest(&rows));
-    let mut writer = if resume {
-        StoreWriter::resume_with(&npy, &ids, dim, &source).map_err(err)?
-    } else {
-        StoreWriter::create_with(&npy, &ids, dim, &source).map_err(Ctx::stage_err(Stage::Embed))?
+    let params = EmbedParams {
+        batch_size: ctx.config.embed_batch_size,
+        chunk_rows: EMBED_CHUNK_ROWS,
+        progress: ctx.tracker.bars(),
     };
-    let done = usize::try_from(writer.rows())
-        .unwrap_or(usize::MAX)
-        .min(rows.len());
-    let bar = ctx.tracker.bar(rows.len() as u64, "embed");
-    bar.set_position(done as u64);
-    for chunk in rows[done..].chunks(CHUNK) {
-        let banners: Vec<&[u8]> = chunk.iter().map(|(r, _)| r.banner.as_slice()).collect();
-        let m = embedder
-            .embed(&banners, ctx.config.embed_batch_size)
-            .map_err(Ctx::stage_err(Stage::Embed))?;
-        let keys: Vec<RecordKey> = chunk.iter().map(|(r, _)| r.key()).collect();
-        writer
-            .append(&m, &keys)
-            .map_err(Ctx::stage_err(Stage::Embed))?;
-        writer.checkpoint().map_err(Ctx::stage_err(Stage::Embed))?;
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
-    let n = writer.finish().map_err(Ctx::stage_err(Stage::Embed))?;
+    let summary = embedder
+        .embed_records(
+            rows.iter().map(|(r, _)| r),
+            &ctx.path(paths::EMBEDDINGS),
+            &ctx.path(paths::IDS),
+            &params,
+        )
+        .map_err(Ctx::stage_err(Stage::Embed))?;
     Ok((
         rel(&[paths::EMBEDDINGS, paths::IDS, paths::PRODUCTS]),
-        json!({"rows": n, "dim": dim}),
+        json!({"rows": summary.rows, "dim": embedder.dim()}),
     ))
 }
+
+/// Rows per checkpoint of the embedding store.
+const EMBED_CHUNK_ROWS: usize = 4_096;
 
 /// PCA of the stored embeddings.
 pub(crate) fn pca(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
@@ -472,27 +399,16 @@ pub(crate) fn pca(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
     ))
 }
 
-/// One clustering's figures.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ClusterFigures {
-    pub epsilon: f64,
-    pub clusters: usize,
-    pub outliers: usize,
-    pub outlier_share: f64,
-    /// Clustered records whose cluster's majority product is theirs (simulated data).
-    pub purity: Option<f64>,
-    /// Clustered records in their product's largest cluster (simulated data).
-    pub completeness: Option<f64>,
-    /// The largest clusters: (size, majority product, its share).
-    pub largest: Vec<(usize, Option<String>, f64)>,
-}
-
 /// HDBSCAN once, re-selected at every epsilon; clusters JSONL keyed by record.
 pub(crate) fn cluster(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
     let err = Ctx::stage_err::<density_cluster::Error>(Stage::Cluster);
     let x =
         embed_index::read_npy(ctx.path(paths::REDUCED)).map_err(Ctx::stage_err(Stage::Cluster))?;
-    let keys = read_keys(&ctx.path(paths::IDS))?;
+    let keys: Vec<RecordKey> = ctx
+        .embedded_records()?
+        .iter()
+        .map(|(r, _)| r.key())
+        .collect();
     let products: Vec<Option<String>> = super::stage::read_json(&ctx.path(paths::PRODUCTS))?;
     let params = Hdbscan::params(ctx.config.min_cluster_size)
         .min_samples(ctx.config.min_samples)
@@ -515,127 +431,14 @@ pub(crate) fn cluster(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)>
     write_with(&ctx.path(paths::CLUSTERS), |w| {
         density_cluster::write_jsonl(w, &keys, &clusterings).map_err(Ctx::stage_err(Stage::Cluster))
     })?;
-    let figures: Vec<ClusterFigures> = clusterings
+    let figures: Vec<ClusterFigures<String>> = clusterings
         .iter()
-        .map(|c| cluster_figures(c.params.epsilon, &c.labels, &products))
+        .map(|c| density_cluster::cluster_figures(c.params.epsilon, &c.labels, &products))
         .collect();
     write_json(&ctx.path(paths::CLUSTER_SUMMARY), &figures)?;
     let summary =
         serde_json::to_value(&figures).map_err(|e| Error::json(paths::CLUSTER_SUMMARY, e))?;
     Ok((rel(&[paths::CLUSTERS, paths::CLUSTER_SUMMARY]), summary))
-}
-
-pub(crate) fn cluster_figures(
-    epsilon: f64,
-    labels: &[Option<usize>],
-    products: &[Option<String>],
-) -> ClusterFigures {
-    let clusters = labels.iter().flatten().max().map_or(0, |m| m + 1);
-    let outliers = labels.iter().filter(|l| l.is_none()).count();
-    // cluster -> product -> count
-    let mut table: HashMap<usize, HashMap<&str, usize>> = HashMap::new();
-    let mut sizes = vec![0usize; clusters];
-    let mut with_truth = 0usize;
-    for (l, p) in labels.iter().zip(products) {
-        let Some(l) = *l else { continue };
-        sizes[l] += 1;
-        if let Some(p) = p {
-            with_truth += 1;
-            *table.entry(l).or_default().entry(p.as_str()).or_default() += 1;
-        }
-    }
-    let majority = |c: usize| -> Option<(&str, usize)> {
-        table
-            .get(&c)?
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-            .map(|(p, n)| (*p, *n))
-    };
-    let (purity, completeness) = if with_truth == 0 {
-        (None, None)
-    } else {
-        let pure: usize = (0..clusters).filter_map(|c| majority(c).map(|m| m.1)).sum();
-        let mut by_product: HashMap<&str, usize> = HashMap::new();
-        for counts in table.values() {
-            for (p, n) in counts {
-                let e = by_product.entry(p).or_default();
-                *e = (*e).max(*n);
-            }
-        }
-        let complete: usize = by_product.values().sum();
-        (
-            Some(pure as f64 / with_truth as f64),
-            Some(complete as f64 / with_truth as f64),
-        )
-    };
-    let mut order: Vec<usize> = (0..clusters).collect();
-    order.sort_by(|&a, &b| sizes[b].cmp(&sizes[a]).then(a.cmp(&b)));
-    let largest = order
-        .into_iter()
-        .take(10)
-        .map(|c| {
-            let m = majority(c);
-            (
-                sizes[c],
-                m.map(|(p, _)| p.to_owned()),
-                m.map_or(0.0, |(_, n)| n as f64 / sizes[c].max(1) as f64),
-            )
-        })
-        .collect();
-    ClusterFigures {
-        epsilon,
-        clusters,
-        outliers,
-        outlier_share: outliers as f64 / labels.len().max(1) as f64,
-        purity,
-        completeness,
-        largest,
-    }
-}
-
-fn read_keys(path: &Path) -> Result<Vec<RecordKey>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).map_err(|e| Error::json(path, e)))
-        .collect()
-}
-
-/// The clusterings of the clusters file, as labels per row.
-fn read_clusterings(path: &Path, rows: usize) -> Result<Vec<lcs_fingerprint::Clustering>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let mut out: Vec<lcs_fingerprint::Clustering> = Vec::new();
-    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-        let rec: ClusterRecord<RecordKey> =
-            serde_json::from_str(line).map_err(|e| Error::json(path, e))?;
-        if out.is_empty() {
-            out = rec
-                .clusters
-                .iter()
-                .map(|a| lcs_fingerprint::Clustering {
-                    name: format!("eps={}", a.epsilon),
-                    labels: vec![None; rows],
-                })
-                .collect();
-        }
-        for (c, a) in out.iter_mut().zip(&rec.clusters) {
-            if let (Some(slot), Ok(l)) = (c.labels.get_mut(i), usize::try_from(a.label)) {
-                *slot = Some(l);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Per-fingerprint ground-truth score.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct FingerprintScore {
-    /// The product most of its matches belong to.
-    pub product: Option<String>,
-    /// Share of its matches that are of that product.
-    pub product_precision: f64,
-    /// Banners it matches.
-    pub matched: usize,
 }
 
 /// HTTP rows of the embedded records with their cluster labels.
@@ -644,29 +447,15 @@ pub(crate) struct HttpRows {
     pub clusterings: Vec<lcs_fingerprint::Clustering>,
 }
 
+/// The embedded HTTP records, with their labels read from the clusters file
+/// ([`ClusterLabels`], joined by record key).
 pub(crate) fn http_rows(ctx: &Ctx<'_>) -> Result<HttpRows> {
-    let rows = ctx.embedded_records()?;
-    let all = read_clusterings(&ctx.path(paths::CLUSTERS), rows.len())?;
-    let keep: Vec<bool> = rows.iter().map(|(r, _)| r.is_http()).collect();
-    let clusterings = all
-        .into_iter()
-        .map(|c| lcs_fingerprint::Clustering {
-            name: c.name,
-            labels: c
-                .labels
-                .into_iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(l, _)| l)
-                .collect(),
-        })
-        .collect();
-    let records = rows
-        .into_iter()
-        .zip(keep)
-        .filter(|(_, k)| *k)
-        .map(|(r, _)| r)
-        .collect();
+    let mut records = ctx.embedded_records()?;
+    records.retain(|(r, _)| r.is_http());
+    let keys: Vec<RecordKey> = records.iter().map(|(r, _)| r.key()).collect();
+    let clusterings = ClusterLabels::read(ctx.path(paths::CLUSTERS))
+        .map_err(Ctx::stage_err(Stage::Fingerprint))?
+        .align(&keys);
     Ok(HttpRows {
         records,
         clusterings,
@@ -708,68 +497,14 @@ pub(crate) fn fingerprint(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Val
         write_atomic(&ctx.path(&rel_path), xml.as_bytes())?;
         outputs.push(rel_path);
     }
-    let scores = score_fingerprints(&fps, &rows.records)?;
+    let products: Vec<Option<&str>> = rows.records.iter().map(|(_, p)| p.as_deref()).collect();
+    let scores = lcs_fingerprint::score_fingerprints(&fps, &banners, &products)
+        .map_err(Ctx::stage_err(Stage::Fingerprint))?;
     write_json(&ctx.path(paths::FINGERPRINT_SCORES), &scores)?;
-    let mut per_header: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in &fps {
-        *per_header.entry(f.header.as_str()).or_default() += 1;
-    }
-    let mean_precision = fps.iter().map(|f| f.precision).sum::<f64>() / fps.len().max(1) as f64;
-    Ok((
-        outputs,
-        json!({"fingerprints": fps.len(), "per_header": per_header,
-               "mean_cluster_precision": mean_precision, "http_records": rows.records.len()}),
-    ))
-}
-
-fn score_fingerprints(fps: &[Fingerprint], records: &[Row]) -> Result<Vec<FingerprintScore>> {
-    if records.iter().all(|(_, p)| p.is_none()) {
-        return Ok(Vec::new());
-    }
-    let parsed: Vec<(HttpBanner<'_>, Option<&str>)> = records
-        .iter()
-        .map(|(r, p)| (HttpBanner::parse(&r.banner), p.as_deref()))
-        .collect();
-    let mut out = Vec::with_capacity(fps.len());
-    for f in fps {
-        let re =
-            lcs_fingerprint::compile_regex(&f.regex).map_err(Ctx::stage_err(Stage::Fingerprint))?;
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        let mut matched = 0usize;
-        for (http, product) in &parsed {
-            if http.get_all(&f.header).any(|v| re.is_match(v)) {
-                matched += 1;
-                if let Some(p) = product {
-                    *counts.entry(p).or_default() += 1;
-                }
-            }
-        }
-        let best = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
-        out.push(FingerprintScore {
-            product: best.map(|(p, _)| (*p).to_owned()),
-            product_precision: best.map_or(0.0, |(_, n)| *n as f64 / matched.max(1) as f64),
-            matched,
-        });
-    }
-    Ok(out)
-}
-
-/// The Recog comparison of one header (a serialisable digest of
-/// [`recog_compat::HeaderComparison`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct HeaderRecovery {
-    pub header: String,
-    pub database: String,
-    pub banners_with_header: usize,
-    pub recog_labelled: usize,
-    pub generated_patterns: usize,
-    pub generated_matched: usize,
-    pub recovered: usize,
-    /// `None` when Recog labels no banner (the share is undefined).
-    pub recovered_coverage: Option<f64>,
-    pub partial: usize,
-    pub partial_coverage: Option<f64>,
-    pub new_candidates: usize,
+    let mut summary = serde_json::to_value(FingerprintSummary::of(&fps))
+        .map_err(|e| Error::json(paths::FINGERPRINTS, e))?;
+    summary["http_records"] = json!(rows.records.len());
+    Ok((outputs, summary))
 }
 
 /// The comparison file.
@@ -778,10 +513,9 @@ pub(crate) struct Comparison {
     /// Why the comparison was not made, if it was not.
     pub skipped: Option<String>,
     pub recog_dir: Option<String>,
-    pub headers: Vec<HeaderRecovery>,
-    /// Fingerprint index (line of fingerprints.jsonl, from 0) -> Recog descriptions it
-    /// recovers (best overlap of that Recog fingerprint).
-    pub descriptions: BTreeMap<usize, Vec<String>>,
+    /// Per header and the Recog descriptions each fingerprint recovers.
+    #[serde(flatten)]
+    pub found: RecogComparison,
 }
 
 /// Compares the fingerprints with Recog's Server / Set-Cookie / WWW-Authenticate databases on
@@ -798,143 +532,49 @@ pub(crate) fn recog(ctx: &Ctx<'_>, dir: Option<&Path>) -> Result<(Vec<String>, s
         Some(dir) => compare_with_recog(ctx, dir)?,
     };
     write_json(&ctx.path(paths::COMPARISON), &comparison)?;
-    let summary = json!({"skipped": comparison.skipped, "headers": comparison.headers});
+    let summary = json!({"skipped": comparison.skipped, "headers": comparison.found.headers});
     Ok((rel(&[paths::COMPARISON]), summary))
 }
 
 pub(crate) fn read_fingerprints(path: &Path) -> Result<Vec<Fingerprint>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).map_err(|e| Error::json(path, e)))
-        .collect()
+    lcs_fingerprint::read_jsonl(path).map_err(Ctx::stage_err(Stage::Fingerprint))
 }
 
 fn compare_with_recog(ctx: &Ctx<'_>, dir: &Path) -> Result<Comparison> {
     let fps = read_fingerprints(&ctx.path(paths::FINGERPRINTS))?;
     let rows = http_rows(ctx)?;
-    let headers: Vec<HttpHeader> = HttpHeader::ALL
-        .iter()
-        .copied()
-        .filter(|h| {
-            ctx.config
-                .fingerprint_headers
-                .iter()
-                .any(|n| HttpHeader::from_name(n) == Some(*h))
-        })
-        .collect();
     let mut dbs = Vec::new();
-    for h in &headers {
-        let path = dir.join(h.database_file());
-        dbs.push((
-            *h,
-            Database::from_path(&path).map_err(Ctx::stage_err(Stage::Recog))?,
-        ));
-    }
-    let corpus: Vec<CorpusBanner> = rows
-        .records
-        .iter()
-        .map(|(r, _)| {
-            let http = HttpBanner::parse(&r.banner);
-            CorpusBanner {
-                headers: http
-                    .headers()
-                    .iter()
-                    .filter_map(|h| {
-                        let name = String::from_utf8_lossy(h.name);
-                        HttpHeader::from_name(&name)
-                            .filter(|x| headers.contains(x))
-                            .map(|x| (x.name().to_owned(), h.value.to_vec()))
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    let generated: Vec<GeneratedPattern> = fps
-        .iter()
-        .map(|f| GeneratedPattern {
-            header: f.header.clone(),
-            pattern: f.regex.replace("(?P<version>", "("),
-        })
-        .collect();
-    let refs: Vec<(HttpHeader, &Database)> = dbs.iter().map(|(h, d)| (*h, d)).collect();
-    let report = recog_compat::compare(&refs, &generated, &corpus, CompareParams::default())
-        .map_err(Ctx::stage_err(Stage::Recog))?;
-    let mut out = Comparison {
-        recog_dir: Some(dir.display().to_string()),
-        ..Comparison::default()
-    };
-    for h in &report {
-        out.headers.push(HeaderRecovery {
-            header: h.header.name().to_owned(),
-            database: h.header.database_file().to_owned(),
-            banners_with_header: h.banners_with_header,
-            recog_labelled: h.recog_labelled,
-            generated_patterns: h.generated_patterns,
-            generated_matched: h.generated_matched,
-            recovered: h.recovered,
-            recovered_coverage: finite(h.recovered_coverage),
-            partial: h.partial,
-            partial_coverage: finite(h.partial_coverage),
-            new_candidates: h.new_candidates.len(),
-        });
-        for r in &h.recog {
-            if let Some(g) = r.best_generated
-                && r.best_overlap > 0.0
-            {
-                out.descriptions
-                    .entry(g)
-                    .or_default()
-                    .push(r.description.clone());
-            }
+    for h in HttpHeader::ALL {
+        if ctx
+            .config
+            .fingerprint_headers
+            .iter()
+            .any(|n| HttpHeader::from_name(n) == Some(h))
+        {
+            dbs.push((
+                h,
+                Database::from_path(dir.join(h.database_file()))
+                    .map_err(Ctx::stage_err(Stage::Recog))?,
+            ));
         }
     }
-    Ok(out)
-}
-
-fn finite(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
-}
-
-/// Reads `evaluate/evaluation.json` leniently: JSON has no NaN, so serde writes the undefined
-/// shares (no pair of a kind) as `null`, which read back as NaN here.
-pub(crate) fn read_evaluation(path: &Path) -> Result<Evaluation> {
-    use contrastive_trainer::{DistanceReport, Share, TokenMetrics};
-    use serde_json::Value;
-    let v: Value = super::stage::read_json(path)?;
-    let f = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
-    let u = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let metrics = |v: &Value| -> Option<TokenMetrics> {
-        v.as_object()?;
-        Some(TokenMetrics {
-            tokens: u(v, "tokens"),
-            accuracy: f(v, "accuracy"),
-            stable_precision: f(v, "stable_precision"),
-            stable_recall: f(v, "stable_recall"),
-            dynamic_precision: f(v, "dynamic_precision"),
-            dynamic_recall: f(v, "dynamic_recall"),
-        })
-    };
-    let share = |v: &Value, k: &str| Share {
-        pairs: u(&v[k], "pairs"),
-        share: f(&v[k], "share"),
-    };
-    let d = &v["distances"];
-    let bad = || Error::json(path, serde::de::Error::custom("no tokens_vs_labels"));
-    Ok(Evaluation {
-        pairs: u(&v, "pairs"),
-        tokens_vs_labels: metrics(&v["tokens_vs_labels"]).ok_or_else(bad)?,
-        tokens_vs_truth: metrics(&v["tokens_vs_truth"]),
-        labels_vs_truth: metrics(&v["labels_vs_truth"]),
-        distances: DistanceReport {
-            threshold: f(d, "threshold") as f32,
-            matching_below: share(d, "matching_below"),
-            unchanged_below: share(d, "unchanged_below"),
-            random_above: share(d, "random_above"),
-            random_different_product_above: share(d, "random_different_product_above"),
-            random_same_product_above: share(d, "random_same_product_above"),
-            matching_median: f(d, "matching_median") as f32,
-            random_median: f(d, "random_median") as f32,
-        },
+    let refs: Vec<(HttpHeader, &Database)> = dbs.iter().map(|(h, d)| (*h, d)).collect();
+    let banners: Vec<&[u8]> = rows
+        .records
+        .iter()
+        .map(|(r, _)| r.banner.as_slice())
+        .collect();
+    let found =
+        lcs_fingerprint::compare_with_recog(&fps, &banners, &refs, CompareParams::default())
+            .map_err(Ctx::stage_err(Stage::Recog))?;
+    Ok(Comparison {
+        skipped: None,
+        recog_dir: Some(dir.display().to_string()),
+        found,
     })
+}
+
+/// Reads `evaluate/evaluation.json` ([`Evaluation::read`]: undefined shares read back as NaN).
+pub(crate) fn read_evaluation(path: &Path) -> Result<Evaluation> {
+    Evaluation::read(path).map_err(Ctx::stage_err(Stage::Evaluate))
 }

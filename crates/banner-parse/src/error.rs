@@ -66,6 +66,35 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A record could not be serialized as JSON into `path`.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file being written.
+        path: PathBuf,
+        /// The serializer's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A record could not be written to, or read back from, a temporary
+    /// spill file of a [`PairJoin`](crate::PairJoin) as JSON. Named like
+    /// [`Error::Spill`].
+    #[error(
+        "pairing {}{}: temporary spill file {}: {source}",
+        input.display(),
+        line.map(|l| format!(":{l}")).unwrap_or_default(),
+        spill.display()
+    )]
+    SpillRecord {
+        /// The original input the record came from.
+        input: PathBuf,
+        /// The record's line in `input`, when it could be read back.
+        line: Option<u64>,
+        /// The temporary file (already removed when this error is seen).
+        spill: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A parameter was outside its valid range.
     #[error("invalid parameter `{name}`: {reason}")]
     InvalidParam {

@@ -1,6 +1,6 @@
 //! Safe display of attacker-controlled bytes.
 
-pub use bannerlm_base::escape_bytes;
+use bannerlm_base::escape_bytes;
 
 /// How [`render_labels`] marks dynamic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::http::HttpBanner;
-use crate::matching::{MAX_MATCH_WORK, Matcher};
+use crate::matching::{MAX_MATCH_WORK, SequenceMatcher};
 
 /// Longest value prefix that labelling compares (default of
 /// [`LabelParams::max_value_bytes`]): 4096 bytes per value, per side. The
@@ -49,19 +49,38 @@ impl BannerKind {
     }
 }
 
-/// Parameters of the labelling rule. The defaults are the paper's, with
-/// bounds on the work per pair ([`max_value_bytes`](Self::max_value_bytes),
-/// [`max_work`](Self::max_work)).
+/// Parameters of the labelling rule (a builder). The defaults are the
+/// paper's, with bounds on the work per pair
+/// ([`max_value_bytes`](Self::max_value_bytes), [`max_work`](Self::max_work)).
+/// [`check`](Self::check) validates them into the [`ValidLabelParams`] that a
+/// [`Labeler`] takes.
+///
+/// ```
+/// use banner_parse::{BannerKind, LabelParams, Labeler};
+///
+/// let params = LabelParams::default().min_match(4).check()?;
+/// assert_eq!(params.min_match(), 4);
+/// let labels = Labeler::new(params).label(b"abc-123", b"abc-456", BannerKind::Text);
+/// assert_eq!(labels.matched, 4); // "abc-"
+/// assert!(LabelParams::default().min_match(0).check().is_err());
+/// # Ok::<(), banner_parse::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[must_use]
+pub struct LabelParams(ValidLabelParams);
+
+/// Checked parameters of the labelling rule (getters only); made by
+/// [`LabelParams::check`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelParams {
+pub struct ValidLabelParams {
     min_match: usize,
     max_value_bytes: usize,
     max_work: u64,
 }
 
-impl Default for LabelParams {
+impl Default for ValidLabelParams {
     fn default() -> Self {
-        LabelParams {
+        ValidLabelParams {
             min_match: 3,
             max_value_bytes: MAX_LABEL_VALUE_BYTES,
             max_work: MAX_MATCH_WORK,
@@ -70,53 +89,73 @@ impl Default for LabelParams {
 }
 
 impl LabelParams {
-    /// Matching blocks shorter than `min_match` bytes are ignored (paper: 3).
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`](crate::Error::InvalidParam) when `min_match` is 0.
-    pub fn min_match(mut self, min_match: usize) -> crate::Result<Self> {
-        if min_match == 0 {
-            return Err(crate::Error::InvalidParam {
-                name: "min_match",
-                reason: "must be at least 1".into(),
-            });
-        }
-        self.min_match = min_match;
-        Ok(self)
+    /// The paper's parameters (see [`Default`]).
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// The minimum block length.
-    pub fn get_min_match(&self) -> usize {
-        self.min_match
+    /// Matching blocks shorter than `min_match` bytes are ignored (paper: 3;
+    /// at least 1).
+    pub fn min_match(mut self, min_match: usize) -> Self {
+        self.0.min_match = min_match;
+        self
     }
 
     /// Only the first `n` bytes of each value are compared (default
     /// [`MAX_LABEL_VALUE_BYTES`]); the rest of a longer value is
     /// [`Label::Dynamic`]. Bounds the cost of one field: matching two
     /// values of `n` bytes scans at most `n²` byte pairs per block found.
-    #[must_use]
     pub fn max_value_bytes(mut self, n: usize) -> Self {
-        self.max_value_bytes = n;
+        self.0.max_value_bytes = n;
         self
-    }
-
-    /// The longest value prefix compared.
-    pub fn get_max_value_bytes(&self) -> usize {
-        self.max_value_bytes
     }
 
     /// Work limit for one pair, in matching steps over all its fields
-    /// (default [`MAX_MATCH_WORK`]; see [`Matcher`]). When it is reached,
-    /// the blocks found so far are kept and the bytes not yet compared are
-    /// [`Label::Dynamic`]; [`Labeler::last_truncated`] tells.
-    #[must_use]
+    /// (default [`MAX_MATCH_WORK`]; see [`SequenceMatcher`]). When it is
+    /// reached, the blocks found so far are kept and the bytes not yet
+    /// compared are [`Label::Dynamic`]; [`Labeler::last_truncated`] tells.
     pub fn max_work(mut self, steps: u64) -> Self {
-        self.max_work = steps;
+        self.0.max_work = steps;
         self
     }
 
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`](crate::Error::InvalidParam) when `min_match` is 0.
+    pub fn check(self) -> crate::Result<ValidLabelParams> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+
+    /// Validates the parameters without consuming them.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_ref(&self) -> crate::Result<&ValidLabelParams> {
+        if self.0.min_match == 0 {
+            return Err(crate::Error::InvalidParam {
+                name: "min_match",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(&self.0)
+    }
+}
+
+impl ValidLabelParams {
+    /// The minimum block length.
+    pub fn min_match(&self) -> usize {
+        self.min_match
+    }
+
+    /// The longest value prefix compared.
+    pub fn max_value_bytes(&self) -> usize {
+        self.max_value_bytes
+    }
+
     /// The work limit per pair.
-    pub fn get_max_work(&self) -> u64 {
+    pub fn max_work(&self) -> u64 {
         self.max_work
     }
 }
@@ -228,32 +267,33 @@ fn fields(raw: &[u8], kind: BannerKind) -> Vec<(FieldKey, Range<usize>)> {
 /// assert!(labels.a.contains(&Label::Dynamic)); // the ETag
 /// ```
 pub fn label_pair(a: &[u8], b: &[u8], kind: BannerKind) -> PairLabels {
-    Labeler::new(LabelParams::default()).label(a, b, kind)
+    Labeler::default().label(a, b, kind)
 }
 
 /// A reusable labeller: holds the parameters and scratch space, so labelling
 /// many pairs does not allocate per field.
 #[derive(Debug, Clone, Default)]
 pub struct Labeler {
-    params: LabelParams,
-    matcher: Matcher,
+    params: ValidLabelParams,
+    matcher: SequenceMatcher,
     work: u64,
     truncated: bool,
 }
 
 impl Labeler {
-    /// A labeller with the given parameters.
-    pub fn new(params: LabelParams) -> Self {
+    /// A labeller with the given (checked) parameters; [`Labeler::default`]
+    /// has the paper's.
+    pub fn new(params: ValidLabelParams) -> Self {
         Labeler {
             params,
-            matcher: Matcher::new(),
+            matcher: SequenceMatcher::new(),
             work: 0,
             truncated: false,
         }
     }
 
     /// Matching steps the last [`label`](Self::label) call took, over all
-    /// fields (at most [`LabelParams::max_work`]).
+    /// fields (at most [`ValidLabelParams::max_work`]).
     pub fn last_work(&self) -> u64 {
         self.work
     }
@@ -315,7 +355,7 @@ impl Labeler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matching::{MAX_MATCH_WORK, Matcher};
+    use crate::matching::{MAX_MATCH_WORK, SequenceMatcher};
 
     #[test]
     fn names_are_unlabelled_values_labelled() {
@@ -352,7 +392,7 @@ mod tests {
     #[test]
     fn min_match_validated() {
         assert!(matches!(
-            LabelParams::default().min_match(0),
+            LabelParams::default().min_match(0).check(),
             Err(crate::Error::InvalidParam {
                 name: "min_match",
                 ..
@@ -403,7 +443,7 @@ mod tests {
         // What the old, unbounded matcher costs: cubic growth (8x per
         // doubling), extrapolated to 300 KB far beyond 10^14 steps.
         let unbounded = |k: usize| {
-            let mut m = Matcher::new().work_limit(u64::MAX);
+            let mut m = SequenceMatcher::new().work_limit(u64::MAX);
             m.matching_blocks(&vec![b'a'; k], &b"ab".repeat(k / 2));
             m.last_work()
         };
@@ -425,7 +465,9 @@ mod tests {
         let mut free = Labeler::new(
             LabelParams::default()
                 .max_value_bytes(usize::MAX)
-                .max_work(u64::MAX),
+                .max_work(u64::MAX)
+                .check()
+                .expect("valid parameters"),
         );
         let (x, y) = (
             bounded.label(&a, &b, BannerKind::Http),

@@ -14,7 +14,8 @@
 //!   ([`pair_in_memory`]) or with bounded memory ([`PairJoin`]).
 //! - **Labels** ([`label_pair`]): the paper's rule. Per header present in
 //!   both banners, difflib's matching blocks of the two values
-//!   ([`matching_blocks`]); blocks shorter than 3 bytes are dropped; matched
+//!   ([`matching_blocks`], [`SequenceMatcher`]: Python difflib's, generic
+//!   over the symbol type); blocks shorter than 3 bytes are dropped; matched
 //!   bytes are stable, other value bytes dynamic, header names and the leading
 //!   `HTTP/` unlabelled. Labels are per byte of the original banner, ready to
 //!   be aligned with tokens. The work per pair is bounded (difflib is cubic
@@ -22,8 +23,25 @@
 //!   bytes of a value are compared, the rest is dynamic, and one pair stops
 //!   after [`MAX_MATCH_WORK`] matching steps. Below these bounds labels are
 //!   exactly the paper's.
-//! - **Display** ([`escape_bytes`]): banners are attacker-controlled; escape
-//!   them before printing.
+//! - **Display** ([`render_labels`]): banners are attacker-controlled; escape
+//!   them before printing (`bannerlm_base::escape_bytes`, which
+//!   [`render_labels`] uses).
+//!
+//! # API
+//!
+//! - Records: [`BannerRecord`], [`RecordKey`], [`ServiceKey`];
+//!   [`RecordReader`] with [`ReadOptions`], [`Format`], [`OnBadLine`],
+//!   [`BadLine`]; [`RecordWriter`].
+//! - HTTP: [`HttpBanner`], [`StatusLine`], [`Header`].
+//! - Pairing: [`pair_in_memory`] -> [`Pairing`] of [`BannerPair`]s;
+//!   [`PairJoin`] -> [`PairStream`], [`PairStats`].
+//! - Labels: [`label_pair`], [`Labeler`] with [`LabelParams`] ->
+//!   [`ValidLabelParams`], [`PairLabels`], [`Label`], [`BannerKind`],
+//!   [`label_runs`], [`render_labels`] with [`LabelStyle`];
+//!   [`MAX_LABEL_VALUE_BYTES`].
+//! - difflib: [`matching_blocks`], [`SequenceMatcher`], [`MatchBlock`],
+//!   [`MAX_MATCH_WORK`].
+//! - Errors: [`Error`], [`BadLineKind`], [`Result`].
 //!
 //! Place in the pipeline: the first stage. It knows nothing of models; the
 //! tokenizer, trainer and fingerprint crates build on it.
@@ -87,13 +105,13 @@ mod record;
 mod write;
 
 pub use error::{BadLineKind, Error, Result};
-pub use escape::{LabelStyle, escape_bytes, render_labels};
+pub use escape::{LabelStyle, render_labels};
 pub use http::{Header, HttpBanner, StatusLine};
 pub use labels::{
-    BannerKind, Label, LabelParams, Labeler, MAX_LABEL_VALUE_BYTES, PairLabels, label_pair,
-    label_runs,
+    BannerKind, Label, LabelParams, ValidLabelParams, Labeler, MAX_LABEL_VALUE_BYTES, PairLabels,
+    label_pair, label_runs,
 };
-pub use matching::{MAX_MATCH_WORK, MatchBlock, Matcher, matching_blocks};
+pub use matching::{MAX_MATCH_WORK, MatchBlock, SequenceMatcher, matching_blocks};
 pub use pair::{BannerPair, PairJoin, PairStats, PairStream, Pairing, pair_in_memory};
 pub use read::{BadLine, Format, OnBadLine, ReadOptions, RecordReader};
 pub use record::{BannerRecord, RecordKey, ServiceKey};

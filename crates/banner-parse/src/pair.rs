@@ -140,7 +140,7 @@ pub fn pair_in_memory(
 /// The copies are read back with a line limit that fits the longest line
 /// written (a record can grow when re-encoded: control bytes become
 /// `\u0001`), so a join never rejects a record its inputs accepted. Errors
-/// about the copies ([`Error::Spill`]) name the original input and the
+/// about the copies ([`Error::Spill`], [`Error::SpillRecord`]) name the original input and the
 /// record's line in it.
 ///
 /// ```
@@ -284,15 +284,16 @@ impl Spill<'_> {
             let (rec, origin) = rec?;
             count += 1;
             line.clear();
-            write!(line, "{{\"o\":{origin},\"r\":")
-                .map_err(std::io::Error::other)
-                .and_then(|()| {
-                    serde_json::to_writer(&mut line, &rec).map_err(std::io::Error::other)
-                })
-                .and_then(|()| line.write_all(b"}\n"))
-                .map_err(|e| err(self.dir, Some(origin), e))?;
-            longest = longest.max(line.len());
             let (w, path) = &mut files[partition_of(&rec.service_key(), self.partitions)];
+            write!(line, "{{\"o\":{origin},\"r\":").map_err(|e| err(path, Some(origin), e))?;
+            serde_json::to_writer(&mut line, &rec).map_err(|source| Error::SpillRecord {
+                input: self.input.to_path_buf(),
+                line: Some(origin),
+                spill: path.clone(),
+                source,
+            })?;
+            line.extend_from_slice(b"}\n");
+            longest = longest.max(line.len());
             w.write_all(&line).map_err(|e| err(path, Some(origin), e))?;
         }
         for (mut w, path) in files {
@@ -354,12 +355,11 @@ impl Iterator for SpillReader {
             Ok(Some(false)) => Some(
                 serde_json::from_slice::<SpillLine>(trim_line_end(&self.buf))
                     .map(|s| s.r)
-                    .map_err(|e| {
-                        let origin = spill_origin(&self.buf);
-                        self.err(
-                            origin,
-                            std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                        )
+                    .map_err(|source| Error::SpillRecord {
+                        input: self.origin.clone(),
+                        line: spill_origin(&self.buf),
+                        spill: self.path.clone(),
+                        source,
                     }),
             ),
             Err(e) => Some(Err(self.err(None, e))),
@@ -681,7 +681,7 @@ mod tests {
         let items: Vec<Result<BannerPair>> = stream.by_ref().collect();
         assert_eq!(items.len(), 2);
         match &items[1] {
-            Err(Error::Spill {
+            Err(Error::SpillRecord {
                 input,
                 line,
                 spill: file,

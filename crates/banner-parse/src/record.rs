@@ -101,8 +101,8 @@ impl fmt::Display for RecordKey {
         write!(
             f,
             "/{} @{}",
-            crate::escape_bytes(self.protocol.as_bytes()),
-            crate::escape_bytes(self.snapshot.as_bytes())
+            bannerlm_base::escape_bytes(self.protocol.as_bytes()),
+            bannerlm_base::escape_bytes(self.snapshot.as_bytes())
         )
     }
 }

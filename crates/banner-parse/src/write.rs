@@ -45,6 +45,8 @@ pub struct RecordWriter {
     sink: Sink,
     path: PathBuf,
     written: u64,
+    /// The line being written (reused).
+    line: Vec<u8>,
 }
 
 impl std::fmt::Debug for RecordWriter {
@@ -80,21 +82,28 @@ impl RecordWriter {
             sink,
             path,
             written: 0,
+            line: Vec::new(),
         })
     }
 
     /// Appends one record.
     ///
     /// # Errors
-    /// [`Error::Io`] on a write error.
+    /// [`Error::Io`] on a write error, [`Error::Json`] if the record cannot
+    /// be serialized.
     pub fn write(&mut self, record: &BannerRecord) -> Result<()> {
         let w: &mut dyn Write = match &mut self.sink {
             Sink::Plain(w) => w,
             Sink::Gzip(w) => w,
         };
-        serde_json::to_writer(&mut *w, record)
-            .map_err(|e| Error::io(&self.path, std::io::Error::other(e)))?;
-        w.write_all(b"\n").map_err(|e| Error::io(&self.path, e))?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record).map_err(|source| Error::Json {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.line.push(b'\n');
+        w.write_all(&self.line)
+            .map_err(|e| Error::io(&self.path, e))?;
         self.written += 1;
         Ok(())
     }

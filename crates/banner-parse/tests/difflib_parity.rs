@@ -1,14 +1,14 @@
 //! Parity with CPython's difflib on a fixture made by
 //! `scripts/difflib_fixture.py` (400 pairs, bytes as latin-1 text).
 
-use banner_parse::Matcher;
+use banner_parse::SequenceMatcher;
 use base64::Engine as _;
 
 #[test]
 fn matching_blocks_equal_cpython_difflib() {
     let text = include_str!("data/difflib_blocks.jsonl");
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut matcher = Matcher::new();
+    let mut matcher = SequenceMatcher::new();
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).expect("fixture line");
@@ -39,7 +39,7 @@ fn matching_blocks_equal_cpython_difflib() {
 fn long_values_under_the_cap_equal_cpython() {
     let text = include_str!("data/difflib_long_blocks.jsonl");
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut matcher = Matcher::new();
+    let mut matcher = SequenceMatcher::new();
     let mut n = 0;
     for (i, line) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(line).expect("fixture line");

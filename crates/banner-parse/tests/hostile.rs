@@ -397,7 +397,7 @@ proptest! {
             v
         };
         let (a, b) = (build(&unit_a), build(&unit_b));
-        let mut labeler = Labeler::new(LabelParams::default().max_work(WORK));
+        let mut labeler = Labeler::new(LabelParams::default().max_work(WORK).check().expect("valid"));
         let l = labeler.label(&a, &b, BannerKind::Http);
         prop_assert!(labeler.last_work() <= WORK);
         prop_assert_eq!((l.a.len(), l.b.len()), (a.len(), b.len()));

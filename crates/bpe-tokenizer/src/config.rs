@@ -51,11 +51,8 @@ impl SpecialTokens {
         [&self.bos, &self.pad, &self.eos, &self.unk, &self.mask]
     }
 
-    /// Checks that the tokens are non-empty and distinct.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`] naming `special_tokens`.
-    pub fn check(&self) -> Result<()> {
+    /// Whether the tokens are non-empty and distinct (part of [`TrainConfig::check`]).
+    fn check_roles(&self) -> Result<()> {
         let all = self.in_id_order();
         for (i, t) in all.iter().enumerate() {
             if t.is_empty() {
@@ -101,19 +98,18 @@ pub enum Padding {
     Fixed(usize),
 }
 
-/// Validated configuration of [`BannerTokenizer::train`](crate::BannerTokenizer::train).
-/// Build one with [`TrainConfig::builder`]; `Default` is the paper's setting.
+/// A [`TrainConfig`] that passed [`TrainConfig::check`]: what
+/// [`BannerTokenizer::train`](crate::BannerTokenizer::train) takes.
 ///
 /// ```
 /// use bpe_tokenizer::TrainConfig;
 ///
-/// let config = TrainConfig::builder().vocab_size(8_000).max_samples(1_000_000).build()?;
+/// let config = TrainConfig::default().vocab_size(8_000).max_samples(1_000_000).check()?;
 /// assert_eq!((config.vocab_size(), config.min_frequency()), (8_000, 2));
-/// assert!(TrainConfig::builder().vocab_size(100).build().is_err()); // below 256 bytes + 5 specials
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrainConfig {
+pub struct ValidTrainConfig {
     vocab_size: usize,
     min_frequency: u64,
     max_samples: Option<u64>,
@@ -128,7 +124,7 @@ impl Default for TrainConfig {
     /// sample, RoBERTa special tokens, truncation to 768 tokens, batch padding,
     /// no progress bar.
     fn default() -> Self {
-        TrainConfig {
+        TrainConfig(ValidTrainConfig {
             vocab_size: PAPER_VOCAB_SIZE,
             min_frequency: 2,
             max_samples: None,
@@ -136,18 +132,11 @@ impl Default for TrainConfig {
             max_length: Some(PAPER_MAX_LENGTH),
             padding: Padding::BatchLongest,
             show_progress: false,
-        }
+        })
     }
 }
 
-impl TrainConfig {
-    /// A builder starting from the paper's setting.
-    pub fn builder() -> TrainConfigBuilder {
-        TrainConfigBuilder {
-            config: TrainConfig::default(),
-        }
-    }
-
+impl ValidTrainConfig {
     /// Target vocabulary size, special tokens and the 256 byte symbols
     /// included. Training stops earlier when no pair reaches
     /// `min_frequency`.
@@ -186,49 +175,58 @@ impl TrainConfig {
     }
 }
 
-/// Consuming builder of [`TrainConfig`]; [`build`](Self::build) validates.
-#[derive(Debug, Clone)]
+/// Configuration of tokenizer training, unchecked: consuming setters from the paper's setting
+/// ([`Default`]); [`check`](Self::check) validates it into the [`ValidTrainConfig`] that
+/// [`BannerTokenizer::train`](crate::BannerTokenizer::train) takes.
+///
+/// ```
+/// use bpe_tokenizer::TrainConfig;
+///
+/// let config = TrainConfig::default().vocab_size(8_000).check()?;
+/// assert_eq!(config.vocab_size(), 8_000);
+/// assert!(TrainConfig::default().vocab_size(100).check().is_err()); // below 256 bytes + 5 specials
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub struct TrainConfigBuilder {
-    config: TrainConfig,
-}
+pub struct TrainConfig(ValidTrainConfig);
 
-impl TrainConfigBuilder {
+impl TrainConfig {
     /// Target vocabulary size (default 50,000); at least 261 (256 bytes + 5
     /// special tokens).
     pub fn vocab_size(mut self, vocab_size: usize) -> Self {
-        self.config.vocab_size = vocab_size;
+        self.0.vocab_size = vocab_size;
         self
     }
 
     /// Minimum frequency of a pair to be merged (default 2); at least 1.
     pub fn min_frequency(mut self, min_frequency: u64) -> Self {
-        self.config.min_frequency = min_frequency;
+        self.0.min_frequency = min_frequency;
         self
     }
 
     /// Read at most `n` banners (default: all); at least 1.
     pub fn max_samples(mut self, n: u64) -> Self {
-        self.config.max_samples = Some(n);
+        self.0.max_samples = Some(n);
         self
     }
 
     /// The special tokens (default RoBERTa's).
     pub fn special_tokens(mut self, special_tokens: SpecialTokens) -> Self {
-        self.config.special_tokens = special_tokens;
+        self.0.special_tokens = special_tokens;
         self
     }
 
     /// Truncate encodings to this many tokens, `<s>` and `</s>` included
     /// (default 768; `None`: no truncation); at least 3.
     pub fn max_length(mut self, max_length: Option<usize>) -> Self {
-        self.config.max_length = max_length;
+        self.0.max_length = max_length;
         self
     }
 
     /// How batches are padded (default [`Padding::BatchLongest`]).
     pub fn padding(mut self, padding: Padding) -> Self {
-        self.config.padding = padding;
+        self.0.padding = padding;
         self
     }
 
@@ -238,16 +236,16 @@ impl TrainConfigBuilder {
     /// bound (a `Vec`, a slice, or any source with `max_samples` set);
     /// otherwise it counts banners against a total of 0.
     pub fn show_progress(mut self, show: bool) -> Self {
-        self.config.show_progress = show;
+        self.0.show_progress = show;
         self
     }
 
-    /// Validates and returns the configuration.
+    /// Validates the configuration.
     ///
     /// # Errors
     /// [`Error::InvalidParam`] naming the first invalid parameter.
-    pub fn build(self) -> Result<TrainConfig> {
-        let c = self.config;
+    pub fn check(self) -> Result<ValidTrainConfig> {
+        let c = self.0;
         let floor = BYTE_ALPHABET + 5;
         if c.vocab_size < floor {
             return Err(Error::param(
@@ -281,7 +279,7 @@ impl TrainConfigBuilder {
         if let Padding::Fixed(0) = c.padding {
             return Err(Error::param("padding", "fixed length must be at least 1"));
         }
-        c.special_tokens.check()?;
+        c.special_tokens.check_roles()?;
         Ok(c)
     }
 }
@@ -292,19 +290,19 @@ mod tests {
 
     #[test]
     fn default_is_valid_and_papers() {
-        let built = TrainConfig::builder().build().map_err(|e| e.to_string());
-        assert_eq!(built, Ok(TrainConfig::default()));
-        assert_eq!(TrainConfig::default().vocab_size(), 50_000);
-        assert_eq!(TrainConfig::default().max_length(), Some(768));
+        let c = TrainConfig::default().check().map_err(|e| e.to_string());
+        assert_eq!(c.as_ref().map(ValidTrainConfig::vocab_size), Ok(50_000));
+        assert_eq!(c.as_ref().map(ValidTrainConfig::max_length), Ok(Some(768)));
+        assert_eq!(c.as_ref().map(ValidTrainConfig::min_frequency), Ok(2));
     }
 
     #[test]
     fn each_invalid_param_is_rejected() {
-        let name = |b: TrainConfigBuilder| match b.build() {
+        let name = |b: TrainConfig| match b.check() {
             Err(Error::InvalidParam { name, .. }) => Some(name),
             _ => None,
         };
-        let b = TrainConfig::builder;
+        let b = TrainConfig::default;
         assert_eq!(name(b().vocab_size(260)), Some("vocab_size"));
         assert_eq!(name(b().vocab_size(261)), None);
         assert_eq!(name(b().min_frequency(0)), Some("min_frequency"));

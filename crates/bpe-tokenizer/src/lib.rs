@@ -7,11 +7,14 @@
 //! and the `tokenizer.json` format are theirs, so Python's `tokenizers` and
 //! `transformers` load what this crate saves.
 //!
+//! # API
+//!
 //! - **Training** ([`BannerTokenizer::train`], [`BannerTokenizer::try_train`])
 //!   from any iterator of banners, streaming, with a progress bar
 //!   ([`TrainConfig`]: vocabulary size, minimum pair frequency, sample limit,
 //!   special tokens `<s> </s> <pad> <unk> <mask>` with RoBERTa's ids 0, 2, 1,
-//!   3, 4, truncation length, padding).
+//!   3, 4, truncation length, padding; [`TrainConfig::check`] gives the
+//!   [`ValidTrainConfig`] that training takes).
 //! - **Lossless bytes** ([`bytes_to_text`]): banners are bytes, often not
 //!   UTF-8, with NULs. Each byte is mapped to the character of the same code
 //!   point (latin-1) before the byte-level pre-tokenizer, so every byte
@@ -39,7 +42,7 @@
 //!
 //! let june = b"HTTP/1.1 200 OK\r\nServer: Apache/2.4.52 (Ubuntu)\r\nETag: \"2aa6-5f1a3c\"\r\n";
 //! let july = b"HTTP/1.1 200 OK\r\nServer: Apache/2.4.52 (Ubuntu)\r\nETag: \"9b1e-60c2d7\"\r\n";
-//! let config = TrainConfig::builder().vocab_size(400).min_frequency(1).build()?;
+//! let config = TrainConfig::default().vocab_size(400).min_frequency(1).check()?;
 //! let tok = BannerTokenizer::train([&june[..], &july[..]], &config)?;
 //!
 //! let pair = tok.encode_pair(june, july, &label_pair(june, july, BannerKind::Http))?;
@@ -89,7 +92,7 @@ pub use align::{
 pub use bytes::{bytes_to_text, text_to_bytes};
 pub use config::{
     PAPER_MAX_LENGTH, PAPER_VOCAB_SIZE, Padding, SpecialIds, SpecialTokens, TrainConfig,
-    TrainConfigBuilder,
+    ValidTrainConfig,
 };
 pub use error::{BoxError, Error, Result};
 pub use tokenizer::{BannerEncoding, BannerTokenizer, MAX_TOKENIZER_BYTES};
@@ -110,6 +113,7 @@ mod autotraits {
         send_sync::<crate::TokenLabels>();
         send_sync::<crate::LabelledPair>();
         send_sync::<crate::TrainConfig>();
+        send_sync::<crate::ValidTrainConfig>();
         send_sync::<crate::Error>();
     }
 }

@@ -16,7 +16,7 @@ use tokenizers::{
 
 use crate::align::{LabelledEncoding, LabelledPair, align_labels};
 use crate::bytes::bytes_to_text;
-use crate::config::{Padding, SpecialIds, SpecialTokens, TrainConfig};
+use crate::config::{Padding, SpecialIds, SpecialTokens, ValidTrainConfig};
 use crate::error::{BoxError, Error, Result};
 
 /// A byte-level BPE tokenizer for banners: a Hugging Face
@@ -34,7 +34,7 @@ use crate::error::{BoxError, Error, Result};
 ///     b"HTTP/1.1 404 Not Found\r\nServer: nginx/1.18.0\r\nContent-Length: 153\r\n",
 ///     b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3\r\n",
 /// ];
-/// let tok = BannerTokenizer::train(banners, &TrainConfig::builder().vocab_size(300).build()?)?;
+/// let tok = BannerTokenizer::train(banners, &TrainConfig::default().vocab_size(300).check()?)?;
 ///
 /// let banner = b"HTTP/1.1 200 OK\r\nServer: nginx\xff\x00\r\n";
 /// let enc = tok.encode(banner)?;
@@ -134,7 +134,7 @@ impl BannerTokenizer {
     ///
     /// # Errors
     /// [`Error::Tokenizer`] when the `tokenizers` trainer fails.
-    pub fn train<I>(banners: I, config: &TrainConfig) -> Result<Self>
+    pub fn train<I>(banners: I, config: &ValidTrainConfig) -> Result<Self>
     where
         I: IntoIterator,
         I::IntoIter: Send,
@@ -159,7 +159,7 @@ impl BannerTokenizer {
     /// use bpe_tokenizer::{BannerTokenizer, TrainConfig};
     ///
     /// let reader = RecordReader::open("snapshot-2023-07.jsonl.gz", ReadOptions::default())?;
-    /// let config = TrainConfig::builder().vocab_size(8_000).show_progress(true).build()?;
+    /// let config = TrainConfig::default().vocab_size(8_000).show_progress(true).check()?;
     /// let tok = BannerTokenizer::try_train(reader.map(|r| r.map(|rec| rec.banner)), &config)?;
     /// tok.save("tokenizer.json")?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -168,7 +168,7 @@ impl BannerTokenizer {
     /// # Errors
     /// [`Error::Input`] with the source's first error; [`Error::Tokenizer`]
     /// when training fails.
-    pub fn try_train<I, B, E>(banners: I, config: &TrainConfig) -> Result<Self>
+    pub fn try_train<I, B, E>(banners: I, config: &ValidTrainConfig) -> Result<Self>
     where
         I: IntoIterator<Item = std::result::Result<B, E>>,
         I::IntoIter: Send,
@@ -196,7 +196,7 @@ impl BannerTokenizer {
         }
     }
 
-    fn train_texts<I>(texts: I, config: &TrainConfig) -> Result<Self>
+    fn train_texts<I>(texts: I, config: &ValidTrainConfig) -> Result<Self>
     where
         I: Iterator<Item = String> + Send,
     {

@@ -24,10 +24,10 @@ const BANNERS: [&[u8]; 4] = [
 fn valid() -> &'static Value {
     static V: OnceLock<Value> = OnceLock::new();
     V.get_or_init(|| {
-        let config = TrainConfig::builder()
+        let config = TrainConfig::default()
             .vocab_size(300)
             .show_progress(false)
-            .build()
+            .check()
             .expect("config");
         let tok = BannerTokenizer::train(BANNERS, &config).expect("train");
         serde_json::from_str(&tok.to_json(false).expect("json")).expect("value")

@@ -37,9 +37,9 @@ fn banners() -> &'static [Vec<u8>] {
 fn tok() -> &'static BannerTokenizer {
     static T: OnceLock<BannerTokenizer> = OnceLock::new();
     T.get_or_init(|| {
-        let config = TrainConfig::builder()
+        let config = TrainConfig::default()
             .vocab_size(800)
-            .build()
+            .check()
             .expect("config");
         BannerTokenizer::train(banners(), &config).expect("train")
     })
@@ -247,10 +247,10 @@ fn max_samples_stops_reading() {
     let source = banners().iter().inspect(|_| {
         pulled.fetch_add(1, Ordering::Relaxed);
     });
-    let config = TrainConfig::builder()
+    let config = TrainConfig::default()
         .vocab_size(300)
         .max_samples(7)
-        .build()
+        .check()
         .expect("config");
     BannerTokenizer::train(source, &config).expect("train");
     assert_eq!(pulled.load(Ordering::Relaxed), 7);
@@ -262,9 +262,9 @@ fn try_train_returns_the_sources_error() {
         Ok(b"HTTP/1.1 200 OK\r\n".to_vec()),
         Err(std::io::Error::other("disk on fire")),
     ];
-    let config = TrainConfig::builder()
+    let config = TrainConfig::default()
         .vocab_size(300)
-        .build()
+        .check()
         .expect("config");
     match BannerTokenizer::try_train(source, &config) {
         Err(Error::Input(e)) => assert_eq!(e.to_string(), "disk on fire"),

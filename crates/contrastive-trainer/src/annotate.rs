@@ -1,8 +1,8 @@
 //! Banners with their predicted dynamic parts marked, for a terminal (dimmed, control
 //! characters escaped) and as HTML (grey spans), like the paper's Figure 2.
 
-use banner_parse::{BannerKind, Label, LabelStyle, escape_bytes, label_pair, render_labels};
-use bannerlm_base::escape_html;
+use banner_parse::{BannerKind, Label, LabelStyle, label_pair, render_labels};
+use bannerlm_base::{escape_bytes, escape_html};
 use bpe_tokenizer::BannerTokenizer;
 use burn::tensor::Device;
 use roberta_model::RobertaForStability;

@@ -20,11 +20,11 @@ use crate::error::{Error, Result};
 const PREFIX: &str = "checkpoint-";
 const TMP_PREFIX: &str = ".tmp-checkpoint-";
 /// File name of the model weights inside a checkpoint.
-pub const MODEL_FILE: &str = "model.bpk";
+pub(crate) const MODEL_FILE: &str = "model.bpk";
 /// File name of the optimizer state inside a checkpoint.
-pub const OPTIMIZER_FILE: &str = "optimizer.bpk";
+pub(crate) const OPTIMIZER_FILE: &str = "optimizer.bpk";
 /// File name of the trainer state inside a checkpoint.
-pub const STATE_FILE: &str = "state.json";
+pub(crate) const STATE_FILE: &str = "state.json";
 
 /// One logged point of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,7 +178,10 @@ pub(crate) fn save_module<M: Module + ModuleSnapshot>(module: &M, path: &Path) -
         .overwrite(true);
     module
         .save_into(&mut store)
-        .map_err(|e| Error::checkpoint(path, e))
+        .map_err(|source| Error::Weights {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Loads weights saved by [`save_module`] into `module`.
@@ -186,7 +189,10 @@ pub(crate) fn load_module<M: Module + ModuleSnapshot>(mut module: M, path: &Path
     let mut store = BurnpackStore::from_file(path).auto_extension(false);
     let result = module
         .load_from(&mut store)
-        .map_err(|e| Error::checkpoint(path, e))?;
+        .map_err(|source| Error::Weights {
+            path: path.to_owned(),
+            source,
+        })?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(Error::checkpoint(
             path,
@@ -200,17 +206,21 @@ pub(crate) fn load_module<M: Module + ModuleSnapshot>(mut module: M, path: &Path
     Ok(module)
 }
 
-/// Writes `value` as pretty JSON to `path` atomically ([`bannerlm_base::write_atomic_with`]:
+/// Writes `value` as pretty JSON to `path` atomically ([`bannerlm_base::write_atomic`]:
 /// temporary file in the same directory, fsync, rename; nothing left behind on error).
 pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    bannerlm_base::write_atomic_with(path, |w| {
-        serde_json::to_writer_pretty(w, value).map_err(std::io::Error::other)
-    })
-    .map_err(|e| Error::io(path, e))
+    let json = serde_json::to_vec_pretty(value).map_err(|source| Error::Json {
+        path: path.to_owned(),
+        source,
+    })?;
+    bannerlm_base::write_atomic(path, &json).map_err(|e| Error::io(path, e))
 }
 
 /// Reads a JSON file.
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::checkpoint(path, e))
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_owned(),
+        source,
+    })
 }

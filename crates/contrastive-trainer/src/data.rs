@@ -10,13 +10,6 @@ use bpe_tokenizer::{BannerEncoding, BannerTokenizer, SpecialIds, align_labels};
 
 use crate::error::{Error, Result};
 
-/// Token target: the token is stable (its bytes recur in the next snapshot).
-pub const STABLE: i8 = 1;
-/// Token target: the token is dynamic (part of it changes between snapshots).
-pub const DYNAMIC: i8 = 0;
-/// Token target: outside the loss (special tokens, header names, padding).
-pub const IGNORE: i8 = -1;
-
 /// Banners encoded per call of the tokenizer (bounds the padded batch it builds).
 const ENCODE_CHUNK: usize = 2_048;
 
@@ -27,7 +20,7 @@ const ENCODE_CHUNK: usize = 2_048;
 /// use contrastive_trainer::MlmCorpus;
 ///
 /// let banners = ["HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n", "SSH-2.0-OpenSSH_8.9\r\n"];
-/// let tokenizer = BannerTokenizer::train(banners.iter(), &TrainConfig::builder().vocab_size(300).build()?)?;
+/// let tokenizer = BannerTokenizer::train(banners.iter(), &TrainConfig::default().vocab_size(300).check()?)?;
 /// let corpus = MlmCorpus::encode(&tokenizer, &banners)?;
 /// assert_eq!(corpus.len(), 2);
 /// assert_eq!(corpus.sequences()[0][0], tokenizer.special_ids().bos);
@@ -116,11 +109,13 @@ impl MlmCorpus {
 pub struct LabelledSeq {
     /// Token ids, `<s>` ... `</s>`, no padding.
     pub ids: Vec<u32>,
-    /// Targets from the paper's two-snapshot labels: [`STABLE`], [`DYNAMIC`] or [`IGNORE`].
-    pub targets: Vec<i8>,
+    /// Targets from the paper's two-snapshot labels, per token: [`Label::Stable`],
+    /// [`Label::Dynamic`], or [`Label::Unlabelled`] for tokens outside the loss (special
+    /// tokens, header names).
+    pub targets: Vec<Label>,
     /// Targets from ground truth (simulated data only), on the same tokens as `targets`: a
-    /// labelled token is [`DYNAMIC`] when any of its bytes lies in a true dynamic span.
-    pub truth: Option<Vec<i8>>,
+    /// labelled token is [`Label::Dynamic`] when any of its bytes lies in a true dynamic span.
+    pub truth: Option<Vec<Label>>,
     /// The token's byte range in the banner, per token (for annotation).
     pub offsets: Vec<(usize, usize)>,
 }
@@ -128,12 +123,15 @@ pub struct LabelledSeq {
 impl LabelledSeq {
     /// Number of tokens with a target.
     pub fn labelled(&self) -> usize {
-        self.targets.iter().filter(|&&t| t != IGNORE).count()
+        self.targets
+            .iter()
+            .filter(|&&t| t != Label::Unlabelled)
+            .count()
     }
 
     /// Number of stable tokens (the paper's "matched tokens").
     pub fn stable(&self) -> usize {
-        self.targets.iter().filter(|&&t| t == STABLE).count()
+        self.targets.iter().filter(|&&t| t == Label::Stable).count()
     }
 }
 
@@ -180,7 +178,8 @@ pub struct PairCorpusStats {
     pub kept: usize,
 }
 
-/// Ground truth for one simulated pair (see [`crate::sim`]).
+/// Ground truth for one simulated pair (the facade's `bannerlm::simulated` makes them from
+/// `scan-sim`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PairTruth {
     /// True dynamic byte ranges `[start, end)` of the earlier banner.
@@ -215,11 +214,11 @@ impl PairCorpus {
     ///     before: rec("2023-06", "HTTP/1.1 200 OK\r\nServer: Apache/2.4.41 (Ubuntu)\r\nETag: \"5f3a-91bc\"\r\n\r\n"),
     ///     after: rec("2023-07", "HTTP/1.1 200 OK\r\nServer: Apache/2.4.41 (Ubuntu)\r\nETag: \"77e0-1a2f\"\r\n\r\n"),
     /// };
-    /// let tokenizer = BannerTokenizer::train([&pair.before.banner], &TrainConfig::builder().vocab_size(300).build()?)?;
+    /// let tokenizer = BannerTokenizer::train([&pair.before.banner], &TrainConfig::default().vocab_size(300).check()?)?;
     /// let corpus = PairCorpus::from_pairs(&tokenizer, &[pair], 3)?;
     /// assert_eq!(corpus.stats().kept, 1);
     /// let p = &corpus.pairs()[0];
-    /// assert!(p.a.stable() >= 3 && p.a.targets.contains(&contrastive_trainer::DYNAMIC));
+    /// assert!(p.a.stable() >= 3 && p.a.targets.contains(&banner_parse::Label::Dynamic));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -346,14 +345,6 @@ pub(crate) fn unpadded_ids(enc: &BannerEncoding) -> Vec<u32> {
         .collect()
 }
 
-fn to_target(label: Label) -> i8 {
-    match label {
-        Label::Stable => STABLE,
-        Label::Dynamic => DYNAMIC,
-        Label::Unlabelled => IGNORE,
-    }
-}
-
 /// Tokens of an encoding with targets from byte labels, and truth targets from true dynamic
 /// spans (restricted to the bytes the paper's labels cover, so both score the same tokens).
 fn labelled(
@@ -363,10 +354,7 @@ fn labelled(
 ) -> Result<LabelledSeq> {
     let real = enc.attention_mask().iter().filter(|&&m| m == 1).count();
     let labels = align_labels(enc, byte_labels)?;
-    let targets: Vec<i8> = labels.labels()[..real]
-        .iter()
-        .map(|&l| to_target(l))
-        .collect();
+    let targets = labels.labels()[..real].to_vec();
     let truth = match truth {
         None => None,
         Some(spans) => {
@@ -390,7 +378,7 @@ fn labelled(
                 }
             }
             let t = align_labels(enc, &truth_bytes)?;
-            Some(t.labels()[..real].iter().map(|&l| to_target(l)).collect())
+            Some(t.labels()[..real].to_vec())
         }
     };
     Ok(LabelledSeq {
@@ -439,44 +427,4 @@ pub fn read_pairs(
     };
     let pairing = banner_parse::pair_in_memory(read(before)?, read(after)?);
     Ok((pairing.pairs, pairing.stats))
-}
-
-/// Model sizes by name: `tiny` (hidden 32, 1 layer; tests), `small`
-/// ([`RobertaConfig::small`](roberta_model::RobertaConfig::small): 64/2/2/128, 128 tokens),
-/// `cpu` (128 hidden, 2 layers, 4 heads, FFN 512, 256 tokens: the default run on a 2-core CPU)
-/// and `paper` ([`RobertaConfig::paper`](roberta_model::RobertaConfig::paper)).
-///
-/// ```
-/// let c = contrastive_trainer::model_preset("cpu", 8_000)?;
-/// assert_eq!((c.hidden_size, c.num_hidden_layers, c.max_input_len()), (128, 2, 256));
-/// assert!(contrastive_trainer::model_preset("huge", 8_000).is_err());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-///
-/// # Errors
-/// [`Error::InvalidParam`] for an unknown name.
-pub fn model_preset(name: &str, vocab_size: usize) -> Result<roberta_model::RobertaConfig> {
-    use roberta_model::RobertaConfig;
-    let mut c = RobertaConfig::small(vocab_size);
-    match name {
-        "tiny" => {
-            c.hidden_size = 32;
-            c.num_hidden_layers = 1;
-            c.intermediate_size = 64;
-        }
-        "small" => {}
-        "cpu" => {
-            c.hidden_size = 128;
-            c.num_attention_heads = 4;
-            c.intermediate_size = 512;
-            c.max_position_embeddings = 258;
-        }
-        "paper" => c = RobertaConfig::paper(vocab_size),
-        other => {
-            return Err(Error::InvalidParam(format!(
-                "unknown model preset {other:?} (tiny, small, cpu, paper)"
-            )));
-        }
-    }
-    Ok(c)
 }

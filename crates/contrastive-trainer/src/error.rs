@@ -30,10 +30,25 @@ pub enum Error {
     /// The model failed (config, weights, device).
     #[error(transparent)]
     Model(#[from] roberta_model::Error),
-    /// Simulated data could not be generated or read.
-    #[error(transparent)]
-    Sim(#[from] scan_sim::Error),
-    /// A checkpoint could not be written or read.
+    /// Checkpoint weights could not be written or read (burnpack store).
+    #[error("checkpoint weights {path}: {source}")]
+    Weights {
+        /// The weights file.
+        path: PathBuf,
+        /// The store's error.
+        #[source]
+        source: <burn::store::BurnpackStore as burn::store::ModuleStore>::Error,
+    },
+    /// The optimizer state of a checkpoint could not be written or read.
+    #[error("optimizer state {path}: {source}")]
+    Optimizer {
+        /// The optimizer file.
+        path: PathBuf,
+        /// burn's record error.
+        #[source]
+        source: burn::store::RecordError,
+    },
+    /// A checkpoint is incomplete or inconsistent.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {
         /// The checkpoint directory or file.
@@ -66,7 +81,16 @@ pub enum Error {
     },
     /// Reading a tensor back from the device failed.
     #[error("cannot read tensor data: {0}")]
-    Tensor(String),
+    Tensor(#[from] burn::tensor::DataError),
+    /// A run or checkpoint JSON file could not be read or written.
+    #[error("{}: invalid JSON: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse or serialisation error.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 impl Error {
@@ -82,10 +106,6 @@ impl Error {
             path: path.into(),
             reason: reason.to_string(),
         }
-    }
-
-    pub(crate) fn tensor(e: impl std::fmt::Debug) -> Self {
-        Error::Tensor(format!("{e:?}"))
     }
 }
 

@@ -3,13 +3,12 @@
 
 use burn::module::Module;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use roberta_model::{RobertaForStability, RobertaModel, pool_weighted};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DYNAMIC, IGNORE, PairCorpus, STABLE};
+use banner_parse::Label;
+
+use crate::data::PairCorpus;
 use crate::error::{Error, Result};
 use crate::mask::pad;
 
@@ -27,13 +26,24 @@ pub struct Confusion {
 }
 
 impl Confusion {
-    /// Adds one labelled token (`target` [`STABLE`] or [`DYNAMIC`]; others are ignored).
-    pub fn add(&mut self, target: i8, predicted_stable: bool) {
+    /// Adds one token (`target` [`Label::Stable`] or [`Label::Dynamic`]; unlabelled tokens
+    /// are not counted).
+    ///
+    /// ```
+    /// use banner_parse::Label;
+    /// use contrastive_trainer::Confusion;
+    /// let mut c = Confusion::default();
+    /// c.add(Label::Stable, true);
+    /// c.add(Label::Dynamic, true);
+    /// c.add(Label::Unlabelled, false);
+    /// assert_eq!((c.stable_stable, c.dynamic_stable, c.total()), (1, 1, 2));
+    /// ```
+    pub fn add(&mut self, target: Label, predicted_stable: bool) {
         match (target, predicted_stable) {
-            (STABLE, true) => self.stable_stable += 1,
-            (STABLE, false) => self.stable_dynamic += 1,
-            (DYNAMIC, true) => self.dynamic_stable += 1,
-            (DYNAMIC, false) => self.dynamic_dynamic += 1,
+            (Label::Stable, true) => self.stable_stable += 1,
+            (Label::Stable, false) => self.stable_dynamic += 1,
+            (Label::Dynamic, true) => self.dynamic_stable += 1,
+            (Label::Dynamic, false) => self.dynamic_dynamic += 1,
             _ => {}
         }
     }
@@ -83,14 +93,19 @@ pub struct TokenMetrics {
     /// Labelled tokens scored.
     pub tokens: u64,
     /// Share of tokens whose predicted label is right.
+    #[serde(deserialize_with = "nan_if_null::f64")]
     pub accuracy: f64,
     /// Precision of "stable".
+    #[serde(deserialize_with = "nan_if_null::f64")]
     pub stable_precision: f64,
     /// Recall of "stable".
+    #[serde(deserialize_with = "nan_if_null::f64")]
     pub stable_recall: f64,
     /// Precision of "dynamic".
+    #[serde(deserialize_with = "nan_if_null::f64")]
     pub dynamic_precision: f64,
     /// Recall of "dynamic".
+    #[serde(deserialize_with = "nan_if_null::f64")]
     pub dynamic_recall: f64,
 }
 
@@ -100,6 +115,7 @@ pub struct Share {
     /// Pairs considered.
     pub pairs: u64,
     /// Share meeting the condition (`NaN` when `pairs == 0`).
+    #[serde(deserialize_with = "nan_if_null::f64")]
     pub share: f64,
 }
 
@@ -120,6 +136,7 @@ impl Share {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DistanceReport {
     /// The threshold (the paper: 0.1).
+    #[serde(deserialize_with = "nan_if_null::f32")]
     pub threshold: f32,
     /// Matching pairs (same ip/port, kept by the matched-token filter) closer than the threshold:
     /// the paper's definition.
@@ -136,9 +153,40 @@ pub struct DistanceReport {
     /// are legitimately close).
     pub random_same_product_above: Share,
     /// Median distance of matching pairs.
+    #[serde(deserialize_with = "nan_if_null::f32")]
     pub matching_median: f32,
     /// Median distance of random pairs.
+    #[serde(deserialize_with = "nan_if_null::f32")]
     pub random_median: f32,
+}
+
+/// Random pairs drawn per corpus pair by [`Evaluator::random_pairs`] (several, so that
+/// pairs of different products are plentiful in Figure 3).
+pub const RANDOM_PAIRS_PER_PAIR: usize = 4;
+
+/// Pair distances for the paper's Figure 3 ([`Evaluator::pair_distances`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairDistances {
+    /// Same service, consecutive snapshots: one per corpus pair.
+    pub matching: Vec<f32>,
+    /// The evaluator's random pairs (of different products only, when the corpus has them).
+    pub random: Vec<f32>,
+    /// Whether `random` holds different-product pairs only.
+    pub different_products: bool,
+}
+
+/// Undefined shares and medians (no pair of a kind) are NaN; JSON has no NaN, so serde_json
+/// writes them as `null`, and these read `null` back as NaN: an [`Evaluation`] round-trips.
+mod nan_if_null {
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub(super) fn f32<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+        Ok(Option::<f32>::deserialize(d)?.unwrap_or(f32::NAN))
+    }
 }
 
 /// Everything [`Evaluator::evaluate`] measures.
@@ -154,6 +202,22 @@ pub struct Evaluation {
     pub labels_vs_truth: Option<TokenMetrics>,
     /// Pair distances.
     pub distances: DistanceReport,
+}
+
+impl Evaluation {
+    /// Reads an evaluation written as JSON (as the pipeline's `evaluate/evaluation.json`);
+    /// undefined shares (`null`) read back as NaN.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read, [`Error::Json`] if it is not an evaluation.
+    pub fn read(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
 }
 
 /// Runs a model over held-out data.
@@ -260,9 +324,9 @@ impl Evaluator {
             let mask = ids.clone().equal_elem(i64::from(pad_id));
             let (probs, emb) = f(ids, mask);
             let dim = emb.dims()[1];
-            let emb = emb.into_data().try_to_vec::<f32>().map_err(Error::tensor)?;
+            let emb = emb.into_data().try_to_vec::<f32>()?;
             let probs = match probs {
-                Some(p) => Some(p.into_data().try_to_vec::<f32>().map_err(Error::tensor)?),
+                Some(p) => Some(p.into_data().try_to_vec::<f32>()?),
                 None => None,
             };
             for (row, &i) in chunk.iter().enumerate() {
@@ -306,7 +370,7 @@ impl Evaluator {
                     continue;
                 };
                 for (k, (&t, &prob)) in seq.targets.iter().zip(probs).enumerate() {
-                    if t == IGNORE {
+                    if t == Label::Unlabelled {
                         continue;
                     }
                     let stable = prob >= 0.5;
@@ -316,7 +380,7 @@ impl Evaluator {
                     {
                         has_truth = true;
                         vs_truth.add(tt, stable);
-                        labels_truth.add(tt, t == STABLE);
+                        labels_truth.add(tt, t == Label::Stable);
                     }
                 }
             }
@@ -332,18 +396,63 @@ impl Evaluator {
         }
     }
 
+    /// The random pairs of `n` corpus pairs: `(i, j)` stands for side `a` of pair `i` against
+    /// side `b` of pair `j != i`, [`RANDOM_PAIRS_PER_PAIR`] per pair, drawn by
+    /// [`embed_index::random_pairs`] with this evaluator's seed. [`distances`](Self::distances)
+    /// and [`pair_distances`](Self::pair_distances) use these same pairs.
+    ///
+    /// ```
+    /// use contrastive_trainer::{Evaluator, RANDOM_PAIRS_PER_PAIR};
+    /// let pairs = Evaluator::default().random_pairs(10);
+    /// assert_eq!(pairs.len(), 10 * RANDOM_PAIRS_PER_PAIR);
+    /// assert!(pairs.iter().all(|&(i, j)| i != j));
+    /// ```
+    pub fn random_pairs(&self, n: usize) -> Vec<(usize, usize)> {
+        embed_index::random_pairs(n, n * RANDOM_PAIRS_PER_PAIR, self.seed)
+    }
+
+    /// The distances behind Figure 3, for embeddings laid out as `[a_0, b_0, a_1, b_1, ...]`:
+    /// every matching pair, and the [`random_pairs`](Self::random_pairs) (those of
+    /// different products only when the corpus has products).
+    pub fn pair_distances(&self, corpus: &PairCorpus, embeddings: &[&[f32]]) -> PairDistances {
+        let products: Vec<(Option<&str>, Option<&str>)> = corpus
+            .pairs()
+            .iter()
+            .map(|p| (p.meta.product_a.as_deref(), p.meta.product_b.as_deref()))
+            .collect();
+        self.pair_distances_of(&products, embeddings)
+    }
+
+    /// [`pair_distances`](Self::pair_distances) of pairs given by their products `(a, b)`.
+    fn pair_distances_of(
+        &self,
+        products: &[(Option<&str>, Option<&str>)],
+        embeddings: &[&[f32]],
+    ) -> PairDistances {
+        let n = products.len().min(embeddings.len() / 2);
+        let different_products = products.iter().any(|p| p.0.is_some());
+        let matching = (0..n)
+            .map(|i| embed_index::euclidean(embeddings[2 * i], embeddings[2 * i + 1]))
+            .collect();
+        let random = self
+            .random_pairs(n)
+            .into_iter()
+            .filter(|&(i, j)| !different_products || products[i].0 != products[j].1)
+            .map(|(i, j)| embed_index::euclidean(embeddings[2 * i], embeddings[2 * j + 1]))
+            .collect();
+        PairDistances {
+            matching,
+            random,
+            different_products,
+        }
+    }
+
     /// Distance figures for embeddings laid out as `[a_0, b_0, a_1, b_1, ...]` (one per side of
-    /// each pair of `corpus`).
+    /// each pair of `corpus`); the random pairs are [`random_pairs`](Self::random_pairs).
     pub fn distances(&self, corpus: &PairCorpus, embeddings: &[&[f32]]) -> DistanceReport {
         let pairs = corpus.pairs();
         let n = pairs.len().min(embeddings.len() / 2);
-        let dist = |x: &[f32], y: &[f32]| -> f32 {
-            x.iter()
-                .zip(y)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f32>()
-                .sqrt()
-        };
+        let dist = embed_index::euclidean;
         let thr = self.threshold;
         let (mut m_hits, mut u_hits, mut u_n) = (0u64, 0u64, 0u64);
         let mut matching = Vec::with_capacity(n);
@@ -356,16 +465,10 @@ impl Evaluator {
                 u_hits += u64::from(d < thr);
             }
         }
-        // Random pairs: a_i with b_{perm(i)}, perm a seeded derangement-like shuffle.
-        let mut perm: Vec<usize> = (0..n).collect();
-        perm.shuffle(&mut StdRng::seed_from_u64(self.seed));
         let (mut r_hits, mut r_n, mut d_hits, mut d_n, mut s_hits, mut s_n) = (0, 0, 0, 0, 0, 0);
-        let mut random = Vec::with_capacity(n);
-        for i in 0..n {
-            let j = if perm[i] == i { (i + 1) % n } else { perm[i] };
-            if j == i {
-                continue;
-            }
+        let random_pairs = self.random_pairs(n);
+        let mut random = Vec::with_capacity(random_pairs.len());
+        for (i, j) in random_pairs {
             let d = dist(embeddings[2 * i], embeddings[2 * j + 1]);
             random.push(d);
             let above = u64::from(d > thr);
@@ -439,4 +542,104 @@ fn median(v: &mut [f32]) -> f32 {
     }
     v.sort_by(f32::total_cmp);
     v[v.len() / 2]
+}
+
+#[cfg(test)]
+// The distances compared are exact by construction.
+#[allow(clippy::float_cmp)]
+mod tests {
+    use super::*;
+
+    /// Undefined shares are written as `null` and read back as NaN; defined ones exactly.
+    #[test]
+    fn evaluation_round_trips_through_json_with_undefined_shares() {
+        let m = TokenMetrics {
+            tokens: 10,
+            accuracy: 0.9,
+            stable_precision: 1.0,
+            stable_recall: 0.5,
+            dynamic_precision: f64::NAN,
+            dynamic_recall: 0.25,
+        };
+        let ev = Evaluation {
+            pairs: 3,
+            tokens_vs_labels: m,
+            tokens_vs_truth: None,
+            labels_vs_truth: Some(m),
+            distances: DistanceReport {
+                threshold: 0.1,
+                matching_below: Share::of(2, 3),
+                unchanged_below: Share::of(0, 0),
+                random_above: Share::of(1, 4),
+                random_different_product_above: Share::of(1, 1),
+                random_same_product_above: Share::of(0, 0),
+                matching_median: 0.05,
+                random_median: f32::NAN,
+            },
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("evaluation.json");
+        let text = serde_json::to_string(&ev).expect("serialise");
+        assert!(
+            text.contains(r#""unchanged_below":{"pairs":0,"share":null}"#),
+            "{text}"
+        );
+        std::fs::write(&path, text).expect("write");
+        let back = Evaluation::read(&path).expect("read back");
+        assert_eq!(back.pairs, 3);
+        assert!(back.distances.unchanged_below.share.is_nan());
+        assert!(back.distances.random_median.is_nan());
+        assert!(back.tokens_vs_labels.dynamic_precision.is_nan());
+        assert_eq!(back.distances.random_above.share, 0.25);
+        assert_eq!(back.labels_vs_truth.map(|m| m.stable_recall), Some(0.5));
+        assert!(back.tokens_vs_truth.is_none());
+        std::fs::write(&path, "{}").expect("write");
+        let err = Evaluation::read(&path).expect_err("not an evaluation");
+        assert!(err.to_string().contains("evaluation.json"), "{err}");
+    }
+
+    /// Known answer: three pairs on the unit axes; pair `i` is `(a_i, b_i)`. Products: pair 0
+    /// and pair 1 are of `x`, pair 2 of `y`. Seed 0 draws `(0, 2), (1, 0), (2, 0), (0, 2), ...`
+    /// ([`embed_index::random_pairs`]); a random pair `(i, j)` is `a_i` against `b_j`, kept
+    /// only when the products differ.
+    #[test]
+    fn pair_distances_known_answer() {
+        let e = |v: [f32; 2]| v;
+        let emb = [
+            e([1.0, 0.0]), // a_0
+            e([1.0, 0.0]), // b_0
+            e([0.0, 1.0]), // a_1
+            e([0.6, 0.8]), // b_1
+            e([1.0, 0.0]), // a_2
+            e([0.0, 1.0]), // b_2
+        ];
+        let refs: Vec<&[f32]> = emb.iter().map(<[f32; 2]>::as_slice).collect();
+        let products = [
+            (Some("x"), Some("x")),
+            (Some("x"), Some("x")),
+            (Some("y"), Some("y")),
+        ];
+        let ev = Evaluator::default();
+        let pairs = ev.random_pairs(3);
+        assert_eq!(pairs.len(), 12);
+        assert_eq!(pairs[..4], [(0, 2), (1, 0), (2, 0), (0, 2)]);
+        let d = ev.pair_distances_of(&products, &refs);
+        assert!(d.different_products);
+        // |a_0 - b_0| = 0, |a_1 - b_1| = sqrt(0.36 + 0.04), |a_2 - b_2| = sqrt(2).
+        assert_eq!(d.matching, [0.0, 0.4f32.sqrt(), 2f32.sqrt()]);
+        // Kept: (i, j) with product(a_i) != product(b_j), i.e. exactly one of i, j is 2.
+        let expected: Vec<f32> = pairs
+            .iter()
+            .filter(|&&(i, j)| (i == 2) != (j == 2))
+            .map(|&(i, j)| embed_index::euclidean(refs[2 * i], refs[2 * j + 1]))
+            .collect();
+        assert_eq!(d.random, expected);
+        // The first kept pairs: a_0 vs b_2 = sqrt(2), then a_2 vs b_0 = 0.
+        assert_eq!(d.random[..2], [2f32.sqrt(), 0.0]);
+        // Without products every random pair is kept.
+        let none = [(None, None); 3];
+        let all = ev.pair_distances_of(&none, &refs);
+        assert!(!all.different_products);
+        assert_eq!(all.random.len(), 12);
+    }
 }

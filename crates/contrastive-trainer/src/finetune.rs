@@ -1,15 +1,18 @@
 //! Contrastive fine-tuning with the paper's loss (Eq. 1).
 
+use banner_parse::Label;
 use burn::module::Module;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
-use roberta_model::{RobertaConfig, RobertaForStability, pool_weighted};
+use roberta_model::{RobertaForStability, ValidRobertaConfig, pool_weighted};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{IGNORE, PairCorpus, check_batch, check_length};
+use crate::data::{PairCorpus, check_batch, check_length};
 use crate::error::{Error, Result};
 use crate::mask::pad;
-use crate::train::{BatchOrder, RunOptions, StepLoss, Task, TrainOutcome, TrainParams, run};
+use crate::order::BatchOrder;
+use crate::params::{RunOptions, ValidTrainParams};
+use crate::train::{StepLoss, Task, TrainOutcome, run};
 
 /// Weights of the three terms of the fine-tuning loss
 /// `stability * BCE + pull * mean d(a_i, b_i) - push * mean d(a_i, b_{i+1 mod n})`
@@ -17,12 +20,14 @@ use crate::train::{BatchOrder, RunOptions, StepLoss, Task, TrainOutcome, TrainPa
 ///
 /// With `push_margin = Some(m)` the push term becomes the hinge `mean max(0, m - d(a_i,
 /// b_{i+1}))`: shifted partners are pushed only until they are `m` apart (an extension, off by
-/// default).
+/// default). Unchecked; [`check`](Self::check) gives the [`ValidLossWeights`] that
+/// [`Finetuner::with_weights`] takes.
 ///
 /// ```
 /// use contrastive_trainer::LossWeights;
 /// let w = LossWeights::default();
 /// assert_eq!((w.stability, w.pull, w.push, w.push_margin), (1.0, 1.0, 1.0, None));
+/// assert!(w.check().is_ok());
 /// assert!(LossWeights { pull: -1.0, ..w }.check().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -50,11 +55,11 @@ impl Default for LossWeights {
 }
 
 impl LossWeights {
-    /// Checks that the weights are finite and non-negative.
+    /// Validates that the weights are finite and non-negative.
     ///
     /// # Errors
     /// [`Error::InvalidParam`] otherwise.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<ValidLossWeights> {
         for (name, v) in [
             ("stability", self.stability),
             ("pull", self.pull),
@@ -67,7 +72,26 @@ impl LossWeights {
                 )));
             }
         }
-        Ok(())
+        Ok(ValidLossWeights(self))
+    }
+}
+
+/// [`LossWeights`] that passed [`LossWeights::check`] (dereferences to them).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidLossWeights(LossWeights);
+
+impl Default for ValidLossWeights {
+    /// The paper's weights ([`LossWeights::default`]).
+    fn default() -> Self {
+        ValidLossWeights(LossWeights::default())
+    }
+}
+
+impl std::ops::Deref for ValidLossWeights {
+    type Target = LossWeights;
+    fn deref(&self) -> &LossWeights {
+        &self.0
     }
 }
 
@@ -83,50 +107,42 @@ impl LossWeights {
 /// let corpus = PairCorpus::from_pairs(&tokenizer, &pairs, bpe_tokenizer::MIN_MATCHED_TOKENS)?;
 /// let device = roberta_model::default_device()?;
 /// let (mlm, config) = RobertaForMaskedLm::from_pretrained("runs/mlm/final", &device)?;
-/// let tuner = Finetuner::new(config, TrainParams::default())?;
+/// let tuner = Finetuner::new(config, TrainParams::default().check()?);
 /// let out = tuner.run_from(mlm, &corpus, &RunOptions::new("runs/ft"), &device)?;
 /// out.model.save_pretrained("runs/ft/final", tuner.model_config())?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Finetuner {
-    model: RobertaConfig,
-    params: TrainParams,
-    weights: LossWeights,
+    model: ValidRobertaConfig,
+    params: ValidTrainParams,
+    weights: ValidLossWeights,
 }
 
 impl Finetuner {
-    /// A fine-tuner for a model of `model` size.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`] from [`TrainParams::check`]; [`Error::Model`] from the config.
-    pub fn new(model: RobertaConfig, params: TrainParams) -> Result<Self> {
-        params.check()?;
-        model.check()?;
-        Ok(Self {
+    /// A fine-tuner for a model of `model` size with the paper's loss weights.
+    pub fn new(model: ValidRobertaConfig, params: ValidTrainParams) -> Self {
+        Self {
             model,
             params,
-            weights: LossWeights::default(),
-        })
+            weights: ValidLossWeights::default(),
+        }
     }
 
     /// Replaces the loss weights.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`] from [`LossWeights::check`].
-    pub fn with_weights(mut self, weights: LossWeights) -> Result<Self> {
-        weights.check()?;
+    #[must_use]
+    pub fn with_weights(mut self, weights: ValidLossWeights) -> Self {
         self.weights = weights;
-        Ok(self)
+        self
     }
 
     /// The model configuration.
-    pub fn model_config(&self) -> &RobertaConfig {
+    pub fn model_config(&self) -> &ValidRobertaConfig {
         &self.model
     }
 
     /// The optimisation settings.
-    pub fn params(&self) -> &TrainParams {
+    pub fn params(&self) -> &ValidTrainParams {
         &self.params
     }
 
@@ -206,7 +222,8 @@ impl Finetuner {
                 self.params.batch_size,
                 // Random batches: bucketed pair batches (`PAIR_BUCKETING`) cut padding from
                 // 52% to 12% but, measured on the default run, lowered unchanged pairs below
-                // 0.1 from 98.2% to 94.4% (docs/PERFORMANCE.md); off until that is understood.
+                // 0.1 from 98.2% to 94.4% (docs/performance-history.md); off until that is
+                // understood.
                 None,
                 self.params.seed,
             ),
@@ -221,7 +238,7 @@ impl Finetuner {
 struct PairTask<'a> {
     corpus: &'a PairCorpus,
     order: BatchOrder,
-    weights: LossWeights,
+    weights: ValidLossWeights,
     pad_id: u32,
 }
 
@@ -247,7 +264,7 @@ impl Task for PairTask<'_> {
             .map(|p| p.a.ids.as_slice())
             .chain(pairs.iter().map(|p| p.b.ids.as_slice()))
             .collect();
-        let targets: Vec<&[i8]> = pairs
+        let targets: Vec<&[Label]> = pairs
             .iter()
             .map(|p| p.a.targets.as_slice())
             .chain(pairs.iter().map(|p| p.b.targets.as_slice()))
@@ -259,7 +276,7 @@ impl Task for PairTask<'_> {
         let t = Tensor::<2>::from_data(TensorData::new(t, shape), device);
         let w = Tensor::<2>::from_data(TensorData::new(w, shape), device);
         let mask_pad: Tensor<2, Bool> = model.roberta.padding_mask(ids.clone());
-        let parts = pair_loss(model, ids, mask_pad, t, w, self.weights);
+        let parts = pair_loss(model, ids, mask_pad, t, w, *self.weights);
         Ok(StepLoss {
             total: parts.total,
             parts: vec![
@@ -273,13 +290,13 @@ impl Task for PairTask<'_> {
 }
 
 /// Float targets and loss weights `[batch, seq]` (weight 0 on ignored tokens and padding).
-pub(crate) fn target_tensors(targets: &[&[i8]], shape: [usize; 2]) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn target_tensors(targets: &[&[Label]], shape: [usize; 2]) -> (Vec<f32>, Vec<f32>) {
     let mut t = vec![0.0f32; shape[0] * shape[1]];
     let mut w = vec![0.0f32; shape[0] * shape[1]];
     for (row, tg) in targets.iter().enumerate() {
         for (col, &v) in tg.iter().enumerate() {
-            if v != IGNORE {
-                t[row * shape[1] + col] = f32::from(v);
+            if v != Label::Unlabelled {
+                t[row * shape[1] + col] = if v == Label::Stable { 1.0 } else { 0.0 };
                 w[row * shape[1] + col] = 1.0;
             }
         }
@@ -349,4 +366,41 @@ pub(crate) fn distance(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
         .add_scalar(1e-12)
         .sqrt()
         .squeeze_dim::<1>(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_tensors_known_answer() {
+        let a = [Label::Unlabelled, Label::Stable, Label::Dynamic];
+        let b = [Label::Stable];
+        let (t, w) = target_tensors(&[&a, &b], [2, 3]);
+        assert_eq!(t, vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(w, vec![0.0, 1.0, 1.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn loss_weights_check_known_answers() {
+        let d = LossWeights::default;
+        assert!(d().check().is_ok());
+        assert!(
+            LossWeights {
+                push: f32::NAN,
+                ..d()
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            LossWeights {
+                push_margin: Some(-0.5),
+                ..d()
+            }
+            .check()
+            .is_err()
+        );
+        assert_eq!(*ValidLossWeights::default(), LossWeights::default());
+    }
 }

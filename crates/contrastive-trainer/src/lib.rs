@@ -18,52 +18,65 @@
 //! the Euclidean distance. (The paper prints the BCE with a sign typo; this is the standard
 //! form.) The term weights are [`LossWeights`].
 //!
-//! # What the crate provides
+//! # API
 //!
-//! - Data: [`MlmCorpus`] (token sequences), [`PairCorpus`] (labelled pairs, HTTP only, pairs with
-//!   fewer than 11 matched tokens dropped as the paper does), [`sim`] (pairs from `scan-sim`
-//!   with ground truth and a held-out host split).
-//! - [`mask_batch`]: RoBERTa's 15% / 80-10-10 masking with dynamic padding.
-//! - Batches: masked-LM batches length-bucketed (a window of batches sorted by length, then cut
-//!   and shuffled) so little is spent on padding; pair batches are fully random (bucketing them
-//!   hurt the distance metrics on the default run).
-//! - Dropout per run ([`TrainParams::dropout`]; none by default for the CPU-sized runs).
-//! - Training: AdamW, linear warm-up and decay, gradient clipping ([`TrainParams`]), a progress
-//!   bar with loss, tokens/s and ETA, atomic rotating checkpoints ([`Checkpoints`]) and exact
-//!   resume ([`RunOptions::resume`]): a run killed at any point and resumed ends with the same
-//!   weights as an uninterrupted one (every random choice derives from `(seed, step)`). A NaN
-//!   or infinite loss stops the run with [`Error::NonFinite`], keeping the last good
-//!   checkpoint.
+//! - Data: [`MlmCorpus`] (token sequences), [`PairCorpus`] of [`TrainingPair`]s (labelled
+//!   pairs, HTTP only, pairs with fewer than 11 matched tokens dropped as the paper does;
+//!   [`PairTruth`] adds ground truth from simulated data), [`read_pairs`].
+//! - [`mask_batch`] with [`MaskingParams`]: RoBERTa's 15% / 80-10-10 masking with dynamic
+//!   padding.
+//! - [`Pretrainer`] and [`Finetuner`] (loss weights [`LossWeights`]) run with [`TrainParams`]
+//!   and [`RunOptions`], giving a [`TrainOutcome`]: AdamW, linear warm-up and decay, gradient
+//!   clipping, a progress bar with loss, tokens/s and ETA, atomic rotating checkpoints
+//!   ([`Checkpoints`]) and exact resume ([`RunOptions::resume`]): a run killed at any point and
+//!   resumed ends with the same weights as an uninterrupted one (every random choice derives
+//!   from `(seed, step)`). Masked-LM batches are length-bucketed; pair batches are fully
+//!   random. A NaN or infinite loss stops the run with [`Error::NonFinite`], keeping the last
+//!   good checkpoint. [`final_dir`] is where a run exports its model.
+//! - Parameters follow the validated-params pattern: [`TrainParams::check`],
+//!   [`MaskingParams::check`] and [`LossWeights::check`] give the `Valid*` forms the trainers
+//!   take.
 //! - [`Evaluator`]: the paper's table (token accuracy, precision/recall of both labels; shares
 //!   of matching pairs below and random pairs above distance 0.1) and, on simulated data, the
 //!   same against ground-truth dynamic spans, with random pairs split by product.
 //! - [`Annotation`]: a banner with its predicted dynamic parts dimmed (terminal) or grey (HTML).
 //!
+//! Token targets are [`banner_parse::Label`]s (`Stable`, `Dynamic`, `Unlabelled` for tokens
+//! outside the loss). Pairs with ground truth from a simulated scan come from the facade's
+//! `bannerlm::simulated`.
+//!
 //! # Example: a tiny run, start to finish
 //!
 //! ```
+//! use banner_parse::{BannerPair, BannerRecord};
 //! use bpe_tokenizer::{BannerTokenizer, TrainConfig};
-//! use contrastive_trainer::sim::{simulated_pairs, Split};
 //! use contrastive_trainer::{Evaluator, Finetuner, PairCorpus, RunOptions, TrainParams};
-//! use roberta_model::RobertaConfig;
-//! use scan_sim::{ScanSimulator, SimConfig};
+//! use roberta_model::{ModelPreset, RobertaConfig};
 //!
-//! let sim = ScanSimulator::new(SimConfig { hosts: 300, snapshots: 2, ..SimConfig::default() }.check()?)?;
-//! let pairs = simulated_pairs(&sim, 0, 1, Split::All)?;
-//! let banners: Vec<&[u8]> = pairs.iter().map(|(p, _)| p.before.banner.as_slice()).collect();
-//! let mut tokenizer = BannerTokenizer::train(banners.iter(), &TrainConfig::builder().vocab_size(400).build()?)?;
-//! tokenizer.set_max_length(Some(128))?;
-//! let corpus = PairCorpus::from_pairs_with_truth(&tokenizer, &pairs, 11)?;
+//! let rec = |snap: &str, banner: String| BannerRecord {
+//!     ip: "192.0.2.1".parse().unwrap(), port: 80, snapshot: snap.into(),
+//!     protocol: "http".into(), banner: banner.into_bytes(),
+//! };
+//! let banner = |i: usize, etag: usize| format!(
+//!     "HTTP/1.1 200 OK\r\nServer: Apache/2.4.{i} (Ubuntu)\r\nETag: \"{etag:x}-91bc\"\r\n\r\n");
+//! let pairs: Vec<BannerPair> = (0..8)
+//!     .map(|i| BannerPair { before: rec("2023-06", banner(i, 1000 + i)), after: rec("2023-07", banner(i, 5000 + i)) })
+//!     .collect();
+//! let banners: Vec<&[u8]> = pairs.iter().map(|p| p.before.banner.as_slice()).collect();
+//! let mut tokenizer = BannerTokenizer::train(banners.iter(), &TrainConfig::default().vocab_size(300).check()?)?;
+//! tokenizer.set_max_length(Some(96))?;
+//! let corpus = PairCorpus::from_pairs(&tokenizer, &pairs, 3)?;
 //!
-//! let mut config = RobertaConfig::small(tokenizer.vocab_size());
-//! (config.hidden_size, config.intermediate_size, config.num_hidden_layers) = (16, 32, 1);
+//! let mut config = RobertaConfig::preset(ModelPreset::Tiny, tokenizer.vocab_size());
+//! config.hidden_size = 16;
 //! let params = TrainParams { steps: 3, batch_size: 4, warmup_steps: 1, ..TrainParams::default() };
 //! let dir = tempfile::tempdir()?;
 //! let device = roberta_model::default_device()?;
-//! let out = Finetuner::new(config, params)?.run(&corpus, &RunOptions::new(dir.path()).progress(false), &device)?;
+//! let tuner = Finetuner::new(config.check()?, params.check()?);
+//! let out = tuner.run(&corpus, &RunOptions::new(dir.path()).progress(false), &device)?;
 //! assert!(out.completed && out.state.step == 3);
 //! let eval = Evaluator::default().evaluate(&out.model, &corpus, &device)?;
-//! assert!(eval.tokens_vs_truth.is_some());
+//! assert_eq!(eval.pairs, 8);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -81,21 +94,24 @@ mod error;
 mod eval;
 mod finetune;
 mod mask;
+mod order;
+mod params;
 mod pretrain;
-pub mod sim;
 mod train;
 
 pub use annotate::{Annotation, html_page};
-pub use checkpoint::{Checkpoints, LogEntry, MODEL_FILE, OPTIMIZER_FILE, STATE_FILE, TrainerState};
+pub use checkpoint::{Checkpoints, LogEntry, TrainerState};
 pub use data::{
-    DYNAMIC, IGNORE, LabelledSeq, MlmCorpus, PairCorpus, PairCorpusStats, PairMeta, PairTruth,
-    STABLE, TrainingPair, model_preset, read_pairs,
+    LabelledSeq, MlmCorpus, PairCorpus, PairCorpusStats, PairMeta, PairTruth, TrainingPair,
+    read_pairs,
 };
 pub use error::{Error, Result};
 pub use eval::{
-    Confusion, DistanceReport, Evaluation, Evaluator, Predictions, Share, TokenMetrics,
+    Confusion, DistanceReport, Evaluation, Evaluator, PairDistances, Predictions,
+    RANDOM_PAIRS_PER_PAIR, Share, TokenMetrics,
 };
-pub use finetune::{Finetuner, LossWeights};
-pub use mask::{MaskedBatch, MaskingParams, mask_batch};
+pub use finetune::{Finetuner, LossWeights, ValidLossWeights};
+pub use mask::{MaskedBatch, MaskingParams, ValidMaskingParams, mask_batch};
+pub use params::{RunOptions, TrainParams, ValidTrainParams};
 pub use pretrain::Pretrainer;
-pub use train::{RUN_FILE, RunOptions, TrainOutcome, TrainParams, final_dir};
+pub use train::{TrainOutcome, final_dir};

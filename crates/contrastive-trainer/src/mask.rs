@@ -8,13 +8,15 @@ use crate::error::{Error, Result};
 
 /// How tokens are chosen and replaced for the masked-LM objective (RoBERTa's rule by default:
 /// 15% of the non-special tokens are predicted; of those, 80% become `<mask>`, 10% a random
-/// token, 10% stay as they are).
+/// token, 10% stay as they are). Unchecked; [`check`](Self::check) gives the
+/// [`ValidMaskingParams`] that [`mask_batch`] takes.
 ///
 /// ```
 /// use contrastive_trainer::MaskingParams;
 ///
 /// let p = MaskingParams::default();
 /// assert_eq!((p.mask_prob, p.replace_with_mask, p.replace_with_random), (0.15, 0.8, 0.1));
+/// assert!(p.check().is_ok());
 /// assert!(MaskingParams { mask_prob: 0.0, ..p }.check().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -39,12 +41,12 @@ impl Default for MaskingParams {
 }
 
 impl MaskingParams {
-    /// Checks the probabilities.
+    /// Validates the probabilities.
     ///
     /// # Errors
     /// [`Error::InvalidParam`] when `mask_prob` is not in `(0, 1]` or the two replacement
     /// shares are negative or sum above 1.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<ValidMaskingParams> {
         if !(self.mask_prob > 0.0 && self.mask_prob <= 1.0) {
             return Err(Error::InvalidParam(format!(
                 "mask_prob must be in (0, 1], got {}",
@@ -57,7 +59,26 @@ impl MaskingParams {
                 "replace_with_mask ({m}) and replace_with_random ({r}) must be >= 0 and sum to at most 1"
             )));
         }
-        Ok(())
+        Ok(ValidMaskingParams(self))
+    }
+}
+
+/// [`MaskingParams`] that passed [`MaskingParams::check`] (dereferences to them).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidMaskingParams(MaskingParams);
+
+impl Default for ValidMaskingParams {
+    /// RoBERTa's rule ([`MaskingParams::default`]).
+    fn default() -> Self {
+        ValidMaskingParams(MaskingParams::default())
+    }
+}
+
+impl std::ops::Deref for ValidMaskingParams {
+    type Target = MaskingParams;
+    fn deref(&self) -> &MaskingParams {
+        &self.0
     }
 }
 
@@ -84,7 +105,8 @@ pub struct MaskedBatch {
 ///
 /// let special = SpecialIds { bos: 0, pad: 1, eos: 2, unk: 3, mask: 4 };
 /// let seqs: Vec<Vec<u32>> = vec![(0..40).map(|i| if i == 0 { 0 } else { 10 + i }).chain([2]).collect(), vec![0, 20, 2]];
-/// let b = mask_batch(&seqs, special, 100, MaskingParams::default(), &mut StdRng::seed_from_u64(1));
+/// let masking = MaskingParams::default().check()?;
+/// let b = mask_batch(&seqs, special, 100, masking, &mut StdRng::seed_from_u64(1));
 /// assert_eq!(b.shape, [2, 41]);
 /// assert!(!b.positions.is_empty());
 /// assert_eq!(b.input[41 + 3], 1); // the second row is padded
@@ -94,7 +116,7 @@ pub fn mask_batch<S: AsRef<[u32]>, R: Rng>(
     seqs: &[S],
     special: SpecialIds,
     vocab_size: usize,
-    params: MaskingParams,
+    params: ValidMaskingParams,
     rng: &mut R,
 ) -> MaskedBatch {
     let (mut input, shape) = pad(seqs, special.pad);
@@ -161,4 +183,40 @@ pub(crate) fn pad<S: AsRef<[u32]>>(seqs: &[S], pad_id: u32) -> (Vec<i64>, [usize
         }
     }
     (out, [seqs.len(), seq])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pad_known_answer() {
+        let (ids, shape) = pad(&[vec![5u32, 6, 7], vec![8]], 1);
+        assert_eq!(shape, [2, 3]);
+        assert_eq!(ids, vec![5, 6, 7, 8, 1, 1]);
+    }
+
+    #[test]
+    fn check_known_answers() {
+        let d = MaskingParams::default;
+        assert!(d().check().is_ok());
+        assert!(
+            MaskingParams {
+                mask_prob: 1.5,
+                ..d()
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            MaskingParams {
+                replace_with_mask: 0.9,
+                replace_with_random: 0.2,
+                ..d()
+            }
+            .check()
+            .is_err()
+        );
+        assert_eq!(*ValidMaskingParams::default(), MaskingParams::default());
+    }
 }

@@ -3,69 +3,61 @@
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use roberta_model::{RobertaConfig, RobertaForMaskedLm};
+use roberta_model::{RobertaForMaskedLm, ValidRobertaConfig};
 
 use crate::data::{MlmCorpus, check_batch, check_length};
 use crate::error::{Error, Result};
-use crate::mask::{MaskingParams, mask_batch};
-use crate::train::{
-    BatchOrder, MLM_BUCKETING, RunOptions, StepLoss, TAG_MASK, Task, TrainOutcome, TrainParams,
-    derive_seed, run,
-};
+use crate::mask::{ValidMaskingParams, mask_batch};
+use crate::order::{BatchOrder, MLM_BUCKETING, TAG_MASK, derive_seed};
+use crate::params::{RunOptions, ValidTrainParams};
+use crate::train::{StepLoss, Task, TrainOutcome, run};
 
 /// Masked-LM pretraining of a RoBERTa on banner token sequences.
 ///
 /// ```no_run
 /// use bpe_tokenizer::BannerTokenizer;
 /// use contrastive_trainer::{MlmCorpus, Pretrainer, RunOptions, TrainParams};
-/// use roberta_model::RobertaConfig;
+/// use roberta_model::{ModelPreset, RobertaConfig};
 ///
 /// let tokenizer = BannerTokenizer::from_file("tokenizer.json")?;
 /// let corpus = MlmCorpus::encode(&tokenizer, &["HTTP/1.1 200 OK\r\n\r\n"])?;
-/// let trainer = Pretrainer::new(RobertaConfig::small(tokenizer.vocab_size()), TrainParams::default())?;
+/// let config = RobertaConfig::preset(ModelPreset::Small, tokenizer.vocab_size()).check()?;
+/// let trainer = Pretrainer::new(config, TrainParams::default().check()?);
 /// let out = trainer.run(&corpus, &RunOptions::new("runs/mlm").resume(true), &roberta_model::default_device()?)?;
 /// out.model.save_pretrained("runs/mlm/final", trainer.model_config())?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Pretrainer {
-    model: RobertaConfig,
-    params: TrainParams,
-    masking: MaskingParams,
+    model: ValidRobertaConfig,
+    params: ValidTrainParams,
+    masking: ValidMaskingParams,
 }
 
 impl Pretrainer {
-    /// A pretrainer for a fresh model of `model` size.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`] from [`TrainParams::check`]; [`Error::Model`] from the config.
-    pub fn new(model: RobertaConfig, params: TrainParams) -> Result<Self> {
-        params.check()?;
-        model.check()?;
-        Ok(Self {
+    /// A pretrainer for a fresh model of `model` size with RoBERTa's masking rule.
+    pub fn new(model: ValidRobertaConfig, params: ValidTrainParams) -> Self {
+        Self {
             model,
             params,
-            masking: MaskingParams::default(),
-        })
+            masking: ValidMaskingParams::default(),
+        }
     }
 
     /// Replaces the masking rule.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`] from [`MaskingParams::check`].
-    pub fn with_masking(mut self, masking: MaskingParams) -> Result<Self> {
-        masking.check()?;
+    #[must_use]
+    pub fn with_masking(mut self, masking: ValidMaskingParams) -> Self {
         self.masking = masking;
-        Ok(self)
+        self
     }
 
     /// The model configuration.
-    pub fn model_config(&self) -> &RobertaConfig {
+    pub fn model_config(&self) -> &ValidRobertaConfig {
         &self.model
     }
 
     /// The optimisation settings.
-    pub fn params(&self) -> &TrainParams {
+    pub fn params(&self) -> &ValidTrainParams {
         &self.params
     }
 
@@ -114,7 +106,7 @@ impl Pretrainer {
 struct MlmTask<'a> {
     corpus: &'a MlmCorpus,
     order: BatchOrder,
-    masking: MaskingParams,
+    masking: ValidMaskingParams,
     seed: u64,
 }
 

@@ -1,5 +1,6 @@
 //! The training loop shared by pretraining and fine-tuning: AdamW with linear warm-up and
-//! decay, gradient clipping, atomic checkpoints, exact resume, NaN/Inf guard, progress.
+//! decay, gradient clipping, atomic checkpoints, exact resume, NaN/Inf guard, progress. The
+//! settings are in `params`, the batch order and per-step seeds in `order`.
 //!
 //! The loop uses burn's optimizer ([`burn::optim::AdamWConfig`]), learning-rate schedulers
 //! ([`burn::lr_scheduler`]), gradient clipping and burnpack records. It does not use
@@ -7,7 +8,7 @@
 //! while this crate promises that a run killed at any step and resumed from its newest
 //! checkpoint ends with the same weights as an uninterrupted run. That needs every random
 //! choice (batch order, masking, dropout) to be a function of `(seed, step)`, which the loop
-//! below guarantees by reseeding per step.
+//! below guarantees by reseeding per step (`order::derive_seed`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -21,9 +22,6 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::store::ModuleSnapshot;
 use burn::tensor::{Device, Tensor};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{
@@ -31,219 +29,11 @@ use crate::checkpoint::{
     read_json, save_module, write_json_atomic,
 };
 use crate::error::{Error, Result};
+use crate::order::{TAG_DEVICE, TAG_INIT, derive_seed};
+use crate::params::{RunOptions, TrainParams, ValidTrainParams};
 
 /// File in the run directory recording what the run was started with.
-pub const RUN_FILE: &str = "run.json";
-
-/// Optimisation settings of one run (pretraining or fine-tuning).
-///
-/// `Default` is sized for a 2-core CPU; [`TrainParams::paper_mlm`] and
-/// [`TrainParams::paper_finetune`] are the paper's settings.
-///
-/// ```
-/// use contrastive_trainer::TrainParams;
-///
-/// let p = TrainParams::paper_finetune();
-/// assert_eq!((p.batch_size, p.learning_rate, p.steps), (512, 5e-5, 20_000));
-/// assert!(TrainParams { steps: 0, ..TrainParams::default() }.check().is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TrainParams {
-    /// Optimiser steps. Default 1,000.
-    pub steps: u64,
-    /// Sequences per step (pretraining) or pairs per step (fine-tuning). Default 32.
-    pub batch_size: usize,
-    /// Peak learning rate. Default 5e-4.
-    pub learning_rate: f64,
-    /// Steps of linear warm-up from ~0 to the peak, then linear decay to 0. Default 100.
-    pub warmup_steps: u64,
-    /// AdamW decoupled weight decay. Default 0.01.
-    pub weight_decay: f32,
-    /// Clip each parameter's gradient to this L2 norm (burn's per-parameter clipping); `None`
-    /// disables clipping. Default `Some(1.0)`.
-    pub grad_clip_norm: Option<f32>,
-    /// Seed of every random choice (initialisation, batch order, masking, dropout). Default 0.
-    pub seed: u64,
-    /// Dropout probability used in this run for every dropout of the model (embeddings,
-    /// attention, sub-layer outputs, classifier); `None` keeps the model configuration's
-    /// (0.1 for RoBERTa). Default `Some(0.0)`: the CPU-sized defaults see each banner or pair
-    /// less than once, where dropout only slows learning, and without it a fine-tuning step
-    /// is about a fifth cheaper (no random masks; the fused attention kernel); the paper
-    /// presets keep the configuration's dropout. The exported model's `config.json` keeps
-    /// the configured values (dropout does not act at inference).
-    pub dropout: Option<f64>,
-}
-
-impl Default for TrainParams {
-    fn default() -> Self {
-        Self {
-            steps: 1_000,
-            batch_size: 32,
-            learning_rate: 5e-4,
-            warmup_steps: 100,
-            weight_decay: 0.01,
-            grad_clip_norm: Some(1.0),
-            seed: 0,
-            dropout: Some(0.0),
-        }
-    }
-}
-
-impl TrainParams {
-    /// The paper's masked-LM pretraining: batch 1024, lr 2e-4, 100k steps (warm-up 6% as in
-    /// RoBERTa).
-    pub fn paper_mlm() -> Self {
-        Self {
-            steps: 100_000,
-            batch_size: 1024,
-            learning_rate: 2e-4,
-            warmup_steps: 6_000,
-            dropout: None,
-            ..Self::default()
-        }
-    }
-
-    /// The paper's contrastive fine-tuning: 512 pairs, lr 5e-5, 20k steps.
-    pub fn paper_finetune() -> Self {
-        Self {
-            steps: 20_000,
-            batch_size: 512,
-            learning_rate: 5e-5,
-            warmup_steps: 1_000,
-            dropout: None,
-            ..Self::default()
-        }
-    }
-
-    /// Checks the settings.
-    ///
-    /// # Errors
-    /// [`Error::InvalidParam`] naming the first bad field.
-    pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidParam(m));
-        if self.steps == 0 {
-            return bad("steps must be at least 1".into());
-        }
-        if self.batch_size == 0 {
-            return bad("batch_size must be at least 1".into());
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return bad(format!(
-                "learning_rate must be in (0, 1], got {}",
-                self.learning_rate
-            ));
-        }
-        if self.warmup_steps >= self.steps {
-            return bad(format!(
-                "warmup_steps ({}) must be below steps ({})",
-                self.warmup_steps, self.steps
-            ));
-        }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return bad(format!(
-                "weight_decay must be >= 0, got {}",
-                self.weight_decay
-            ));
-        }
-        if let Some(c) = self.grad_clip_norm
-            && !(c > 0.0 && c.is_finite())
-        {
-            return bad(format!("grad_clip_norm must be > 0, got {c}"));
-        }
-        if let Some(p) = self.dropout
-            && !(0.0..1.0).contains(&p)
-        {
-            return bad(format!("dropout must be in [0, 1), got {p}"));
-        }
-        Ok(())
-    }
-}
-
-/// Where and how a run keeps its state.
-///
-/// ```
-/// use contrastive_trainer::RunOptions;
-///
-/// let opts = RunOptions::new("runs/mlm").resume(true).checkpoint_every(500);
-/// assert_eq!(opts.checkpoint_every, 500);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOptions {
-    /// Run directory: `run.json`, `checkpoint-*/`, and the final model in `final/`.
-    pub dir: PathBuf,
-    /// Write a checkpoint every this many steps (and at the end). Default 200.
-    pub checkpoint_every: u64,
-    /// Checkpoints kept (the newest). Default 2.
-    pub keep_checkpoints: usize,
-    /// Continue from the newest checkpoint of `dir` if there is one. Default false: an
-    /// existing run in `dir` is an error, never silently overwritten.
-    pub resume: bool,
-    /// Show a progress bar on stderr (hidden when stderr is not a terminal). Default true.
-    pub progress: bool,
-    /// Log (history entry) every this many steps. Default 50.
-    pub log_every: u64,
-    /// Stop after this many steps have been completed in total (an interruption, for tests and
-    /// time-boxed runs); the run can be resumed. Default none.
-    pub stop_after: Option<u64>,
-}
-
-impl RunOptions {
-    /// Options with defaults for run directory `dir`.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self {
-            dir: dir.into(),
-            checkpoint_every: 200,
-            keep_checkpoints: 2,
-            resume: false,
-            progress: true,
-            log_every: 50,
-            stop_after: None,
-        }
-    }
-
-    /// Sets [`resume`](Self::resume).
-    #[must_use]
-    pub fn resume(mut self, resume: bool) -> Self {
-        self.resume = resume;
-        self
-    }
-
-    /// Sets [`checkpoint_every`](Self::checkpoint_every) (at least 1).
-    #[must_use]
-    pub fn checkpoint_every(mut self, steps: u64) -> Self {
-        self.checkpoint_every = steps.max(1);
-        self
-    }
-
-    /// Sets [`keep_checkpoints`](Self::keep_checkpoints) (at least 1).
-    #[must_use]
-    pub fn keep_checkpoints(mut self, n: usize) -> Self {
-        self.keep_checkpoints = n.max(1);
-        self
-    }
-
-    /// Sets [`progress`](Self::progress).
-    #[must_use]
-    pub fn progress(mut self, show: bool) -> Self {
-        self.progress = show;
-        self
-    }
-
-    /// Sets [`log_every`](Self::log_every) (at least 1).
-    #[must_use]
-    pub fn log_every(mut self, steps: u64) -> Self {
-        self.log_every = steps.max(1);
-        self
-    }
-
-    /// Sets [`stop_after`](Self::stop_after).
-    #[must_use]
-    pub fn stop_after(mut self, steps: Option<u64>) -> Self {
-        self.stop_after = steps;
-        self
-    }
-}
+const RUN_FILE: &str = "run.json";
 
 /// The result of a run.
 #[derive(Debug, Clone)]
@@ -299,121 +89,8 @@ pub(crate) struct RunRecord {
     pub settings: serde_json::Value,
 }
 
-/// The SplitMix64 finaliser ([`bannerlm_base::mix64`]) of `seed`, `tag` and `step`:
-/// independent streams per purpose and step.
-pub(crate) fn derive_seed(seed: u64, tag: u64, step: u64) -> u64 {
-    bannerlm_base::mix64(
-        seed.wrapping_add(tag.wrapping_mul(bannerlm_base::GOLDEN_GAMMA))
-            .wrapping_add(step.wrapping_mul(0xD1B5_4A32_D192_ED03)),
-    )
-}
-
-/// Stream tags for [`derive_seed`].
-pub(crate) const TAG_ORDER: u64 = 1;
-pub(crate) const TAG_MASK: u64 = 2;
-pub(crate) const TAG_DEVICE: u64 = 3;
-pub(crate) const TAG_INIT: u64 = 4;
-
-/// Batch order: epochs of a seeded permutation; step `s` takes the `s`-th slice of
-/// `batch_size` items (the last partial batch of an epoch is dropped when the corpus is larger
-/// than one batch). With a [`Bucketing`], the items of each window of `window` batches are
-/// sorted by length before being cut into batches, so a batch pads little, and the batches of a
-/// window are shuffled again. Everything derives from `(seed, epoch)`.
-#[derive(Debug)]
-pub(crate) struct BatchOrder {
-    lengths: Vec<usize>,
-    batch: usize,
-    bucket: Option<Bucketing>,
-    seed: u64,
-    epoch: Option<u64>,
-    perm: Vec<usize>,
-}
-
-/// Length bucketing of a [`BatchOrder`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Bucketing {
-    /// Batches per length-sorting window.
-    pub window: usize,
-    /// Shuffle the items inside each batch after cutting (so that neighbours in a batch are
-    /// not neighbours in length).
-    pub shuffle_within: bool,
-}
-
-/// Masked-LM pretraining: windows of 50 batches (a batch pads to within a few tokens).
-pub(crate) const MLM_BUCKETING: Bucketing = Bucketing {
-    window: 50,
-    shuffle_within: false,
-};
-
-/// Fine-tuning: windows of 8 batches, pairs shuffled inside each batch. The push term
-/// contrasts each pair with its circular neighbour `i + 1` in the batch (always another
-/// host), and banners of one product have similar lengths, so a small window keeps batches
-/// mixed: on a scan-sim training set (batch 16) the push partner is of the same product for 10%
-/// of pairs (4% with fully random batches, 24% with 50-batch windows) while padded positions
-/// fall from 52% to 12%.
-/// Not used by default: on the default run it lowered unchanged pairs below distance 0.1 from
-/// 98.2% to 94.4% (docs/PERFORMANCE.md).
-#[allow(dead_code)]
-pub(crate) const PAIR_BUCKETING: Bucketing = Bucketing {
-    window: 8,
-    shuffle_within: true,
-};
-
-impl BatchOrder {
-    pub fn new(
-        lengths: Vec<usize>,
-        batch_size: usize,
-        bucket: Option<Bucketing>,
-        seed: u64,
-    ) -> Self {
-        let n = lengths.len();
-        Self {
-            lengths,
-            batch: batch_size.min(n).max(1),
-            bucket,
-            seed,
-            epoch: None,
-            perm: Vec::new(),
-        }
-    }
-
-    pub fn indices(&mut self, step: u64) -> &[usize] {
-        let n = self.lengths.len();
-        let per_epoch = (n / self.batch).max(1) as u64;
-        let epoch = step / per_epoch;
-        if self.epoch != Some(epoch) {
-            let mut rng = StdRng::seed_from_u64(derive_seed(self.seed, TAG_ORDER, epoch));
-            let mut perm: Vec<usize> = (0..n).collect();
-            perm.shuffle(&mut rng);
-            let Some(bucket) = self.bucket else {
-                self.perm = perm;
-                self.epoch = Some(epoch);
-                let start = (step % per_epoch) as usize * self.batch;
-                return &self.perm[start..(start + self.batch).min(n)];
-            };
-            let window = self.batch * bucket.window.max(1);
-            let mut out = Vec::with_capacity(n);
-            for chunk in perm.chunks_mut(window) {
-                chunk.sort_by_key(|&i| self.lengths[i]);
-                let mut batches: Vec<&mut [usize]> = chunk.chunks_mut(self.batch).collect();
-                batches.shuffle(&mut rng);
-                for b in batches {
-                    if bucket.shuffle_within {
-                        b.shuffle(&mut rng);
-                    }
-                    out.extend_from_slice(b);
-                }
-            }
-            self.perm = out;
-            self.epoch = Some(epoch);
-        }
-        let start = (step % per_epoch) as usize * self.batch;
-        &self.perm[start..(start + self.batch).min(n)]
-    }
-}
-
 fn scheduler(
-    params: &TrainParams,
+    params: &ValidTrainParams,
 ) -> Result<burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler> {
     let peak = params.learning_rate;
     let start = (peak / params.warmup_steps.max(1) as f64).max(f64::MIN_POSITIVE);
@@ -434,7 +111,7 @@ fn scheduler(
         .map_err(|e| Error::InvalidParam(format!("learning-rate schedule: {e}")))
 }
 
-fn optimizer(params: &TrainParams) -> ModuleOptimizer {
+fn optimizer(params: &ValidTrainParams) -> ModuleOptimizer {
     AdamWConfig::new()
         .with_weight_decay(params.weight_decay)
         .with_grad_clipping(params.grad_clip_norm.map(GradientClippingConfig::Norm))
@@ -462,18 +139,17 @@ fn progress_bar(show: bool, total: u64, start: u64, name: &str) -> ProgressBar {
 /// newest checkpoint when resuming.
 pub(crate) fn run<T: Task>(
     task: &mut T,
-    params: &TrainParams,
+    params: &ValidTrainParams,
     settings: serde_json::Value,
     options: &RunOptions,
     device: &Device,
     init: impl FnOnce(&Device) -> Result<T::Model>,
 ) -> Result<TrainOutcome<T::Model>> {
-    params.check()?;
     let device = device.clone().autodiff();
     let ckpts = Checkpoints::open(&options.dir, options.keep_checkpoints)?;
     let record = RunRecord {
         task: T::NAME.to_owned(),
-        params: params.clone(),
+        params: TrainParams::clone(params),
         settings,
     };
     let run_file = options.dir.join(RUN_FILE);
@@ -513,9 +189,10 @@ pub(crate) fn run<T: Task>(
     {
         model = load_module(model, &dir.join(MODEL_FILE))?;
         let opt_path = dir.join(OPTIMIZER_FILE);
-        optim = optim
-            .load(&opt_path)
-            .map_err(|e| Error::checkpoint(&opt_path, e))?;
+        optim = optim.load(&opt_path).map_err(|source| Error::Optimizer {
+            path: opt_path.clone(),
+            source,
+        })?;
         state = read_json(&dir.join(STATE_FILE))?;
         if state.step != step {
             return Err(Error::checkpoint(
@@ -606,9 +283,10 @@ fn save_checkpoint<M: Module + ModuleSnapshot>(
     ckpts.save(state.step, |dir| {
         save_module(model, &dir.join(MODEL_FILE))?;
         let opt_path = dir.join(OPTIMIZER_FILE);
-        optim
-            .save(&opt_path)
-            .map_err(|e| Error::checkpoint(&opt_path, e))?;
+        optim.save(&opt_path).map_err(|source| Error::Optimizer {
+            path: opt_path.clone(),
+            source,
+        })?;
         write_json_atomic(&dir.join(STATE_FILE), state)
     })
 }
@@ -636,12 +314,7 @@ fn first_difference(old: &RunRecord, new: &RunRecord) -> Option<String> {
 
 /// Reads a one-element tensor.
 pub(crate) fn scalar(t: &Tensor<1>) -> Result<f64> {
-    let v = t
-        .clone()
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .map_err(Error::tensor)?;
+    let v = t.clone().into_data().convert::<f32>().try_to_vec::<f32>()?;
     Ok(v.first().copied().map_or(f64::NAN, f64::from))
 }
 
@@ -696,78 +369,4 @@ impl Window {
 /// The directory a finished run exports its model to (transformers format).
 pub fn final_dir(run_dir: &Path) -> PathBuf {
     run_dir.join("final")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn padded_share(order: &mut BatchOrder, lengths: &[usize], steps: u64) -> f64 {
-        let (mut real, mut padded) = (0usize, 0usize);
-        for step in 0..steps {
-            let b = order.indices(step);
-            let longest = b.iter().map(|&i| lengths[i]).max().unwrap_or(0);
-            real += b.iter().map(|&i| lengths[i]).sum::<usize>();
-            padded += longest * b.len();
-        }
-        1.0 - real as f64 / padded as f64
-    }
-
-    #[test]
-    fn pair_buckets_cover_each_item_once_per_epoch_and_pad_less() {
-        // Lengths 10..=250, one item per length and host.
-        let lengths: Vec<usize> = (0..960).map(|i| 10 + (i * 7919) % 241).collect();
-        let batch = 16;
-        let per_epoch = (lengths.len() / batch) as u64;
-        let mut order = BatchOrder::new(lengths.clone(), batch, Some(PAIR_BUCKETING), 3);
-        let mut seen = vec![0u32; lengths.len()];
-        for step in 0..per_epoch {
-            let b = order.indices(step).to_vec();
-            assert_eq!(b.len(), batch);
-            for i in b {
-                seen[i] += 1;
-            }
-        }
-        assert!(
-            seen.iter().all(|&c| c == 1),
-            "every item exactly once per epoch"
-        );
-        // Deterministic in (seed, step), also when jumping to a step (resume).
-        let mut again = BatchOrder::new(lengths.clone(), batch, Some(PAIR_BUCKETING), 3);
-        assert_eq!(again.indices(per_epoch + 5), order.indices(per_epoch + 5));
-        let mut random = BatchOrder::new(lengths.clone(), batch, None, 3);
-        let bucketed = padded_share(&mut order, &lengths, per_epoch);
-        let unbucketed = padded_share(&mut random, &lengths, per_epoch);
-        assert!(
-            bucketed < 0.2 && unbucketed > 0.4,
-            "padded share {bucketed:.2} bucketed vs {unbucketed:.2} random"
-        );
-    }
-
-    #[test]
-    fn pairs_inside_a_bucketed_batch_are_not_in_length_order() {
-        let lengths: Vec<usize> = (0..640).collect();
-        let mut order = BatchOrder::new(lengths, 16, Some(PAIR_BUCKETING), 0);
-        let sorted_batches = (0..40)
-            .filter(|&s| order.indices(s).windows(2).all(|w| w[0] < w[1]))
-            .count();
-        assert_eq!(sorted_batches, 0);
-    }
-
-    #[test]
-    fn dropout_must_be_a_probability_below_one() {
-        for (p, ok) in [
-            (Some(0.0), true),
-            (Some(0.1), true),
-            (None, true),
-            (Some(1.0), false),
-        ] {
-            let params = TrainParams {
-                dropout: p,
-                ..TrainParams::default()
-            };
-            assert_eq!(params.check().is_ok(), ok, "{p:?}");
-        }
-        assert_eq!(TrainParams::paper_finetune().dropout, None);
-    }
 }

@@ -6,9 +6,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bpe_tokenizer::{BannerTokenizer, TrainConfig};
-use contrastive_trainer::sim::{Split, simulated_pairs};
+use std::collections::HashMap;
+
+use banner_parse::BannerPair;
 use contrastive_trainer::{
-    Error, Evaluator, Finetuner, MlmCorpus, PairCorpus, Pretrainer, RunOptions, TrainParams,
+    Error, Evaluator, Finetuner, MlmCorpus, PairCorpus, PairMeta, PairTruth, Pretrainer,
+    RunOptions, TrainParams,
 };
 use roberta_model::burn::module::{Module, Param};
 use roberta_model::burn::store::ModuleSnapshot;
@@ -18,8 +21,44 @@ use roberta_model::burn::tensor::Device;
 fn cpu() -> Device {
     roberta_model::default_device().expect("a CPU backend")
 }
-use roberta_model::{RobertaConfig, RobertaForMaskedLm};
-use scan_sim::{BannerForm, ScanSimulator, SimConfig};
+use roberta_model::{ModelPreset, RobertaConfig, RobertaForMaskedLm, ValidRobertaConfig};
+use scan_sim::{BannerForm, ChangeKind, ScanSimulator, SimConfig};
+
+/// Pairs of snapshots 0 and 1 of `sim` for the hosts `keep` takes, with ground truth (what
+/// the facade's `bannerlm::simulated::simulated_pairs` gives for consecutive snapshots).
+fn pairs(sim: &ScanSimulator, keep: impl Fn(u64) -> bool) -> Vec<(BannerPair, PairTruth)> {
+    let before: HashMap<u64, _> = sim
+        .snapshot(0)
+        .expect("snapshot 0")
+        .filter(|r| keep(r.truth.host))
+        .map(|r| (r.truth.host, r))
+        .collect();
+    sim.snapshot(1)
+        .expect("snapshot 1")
+        .filter_map(|r| {
+            let a = before.get(&r.truth.host)?;
+            let unchanged = match r.truth.change {
+                ChangeKind::New => None,
+                ChangeKind::None | ChangeKind::Reorder => Some(true),
+                _ => Some(false),
+            };
+            let truth = PairTruth {
+                dynamic_a: a.truth.dynamic.clone(),
+                dynamic_b: r.truth.dynamic,
+                meta: PairMeta {
+                    product_a: Some(a.truth.product.clone()),
+                    product_b: Some(r.truth.product),
+                    unchanged,
+                },
+            };
+            let pair = BannerPair {
+                before: a.record.clone(),
+                after: r.record,
+            };
+            Some((pair, truth))
+        })
+        .collect()
+}
 
 struct Data {
     tokenizer: BannerTokenizer,
@@ -41,16 +80,17 @@ fn data() -> Data {
         .expect("valid sim"),
     )
     .expect("sim");
-    let train = simulated_pairs(&sim, 0, 1, Split::Train).expect("pairs");
-    let held = simulated_pairs(&sim, 0, 1, Split::HeldOut).expect("pairs");
+    // One host in ten is held out, as in `bannerlm::simulated::Split`.
+    let train = pairs(&sim, |h| h % 10 != 0);
+    let held = pairs(&sim, |h| h % 10 == 0);
     let banners: Vec<&[u8]> = train
         .iter()
         .flat_map(|(p, _)| [p.before.banner.as_slice(), p.after.banner.as_slice()])
         .collect();
-    let config = TrainConfig::builder()
+    let config = TrainConfig::default()
         .vocab_size(600)
         .show_progress(false)
-        .build()
+        .check()
         .expect("config");
     let mut tokenizer = BannerTokenizer::train(banners.iter(), &config).expect("tokenizer");
     tokenizer.set_max_length(Some(96)).expect("max length");
@@ -62,14 +102,13 @@ fn data() -> Data {
     }
 }
 
-fn tiny(vocab: usize) -> RobertaConfig {
-    let mut c = RobertaConfig::small(vocab);
-    c.hidden_size = 32;
-    c.num_attention_heads = 2;
-    c.num_hidden_layers = 1;
-    c.intermediate_size = 64;
-    c.max_position_embeddings = 100;
-    c
+fn tiny(vocab: usize) -> ValidRobertaConfig {
+    RobertaConfig {
+        max_position_embeddings: 100,
+        ..RobertaConfig::preset(ModelPreset::Tiny, vocab)
+    }
+    .check()
+    .expect("valid config")
 }
 
 fn quiet(dir: &Path) -> RunOptions {
@@ -91,7 +130,7 @@ fn loss_falls_and_fine_tuning_beats_an_untrained_model() {
         warmup_steps: 4,
         ..TrainParams::default()
     };
-    let pre = Pretrainer::new(config.clone(), mlm_params).expect("pretrainer");
+    let pre = Pretrainer::new(config.clone(), mlm_params.check().expect("params"));
     let out = pre
         .run(&d.mlm, &quiet(&dir.path().join("mlm")), &device)
         .expect("pretraining");
@@ -108,7 +147,7 @@ fn loss_falls_and_fine_tuning_beats_an_untrained_model() {
         warmup_steps: 5,
         ..TrainParams::default()
     };
-    let tuner = Finetuner::new(config.clone(), ft_params).expect("finetuner");
+    let tuner = Finetuner::new(config.clone(), ft_params.check().expect("params"));
     let untrained = RobertaForMaskedLm::new(&config, &device)
         .expect("model")
         .into_stability(&config)
@@ -167,10 +206,11 @@ fn resume_run(dir: &Path, resume: bool) -> Vec<f32> {
     // but is process-global: other tests running in parallel threads of this process draw from
     // it too. Without dropout the test checks exactly what resuming restores (weights, AdamW
     // moments, schedule, batch order, masking).
-    let mut config = tiny(d.tokenizer.vocab_size());
+    let mut config = tiny(d.tokenizer.vocab_size()).into_inner();
     config.hidden_dropout_prob = 0.0;
     config.attention_probs_dropout_prob = 0.0;
-    let tuner = Finetuner::new(config.clone(), resume_params()).expect("finetuner");
+    let config = config.check().expect("valid config");
+    let tuner = Finetuner::new(config.clone(), resume_params().check().expect("params"));
     let opts = quiet(dir)
         .checkpoint_every(2)
         .keep_checkpoints(2)
@@ -294,10 +334,7 @@ fn newest_checkpoint(dir: &Path) -> Option<u64> {
                 .strip_prefix("checkpoint-")?
                 .parse()
                 .ok()?;
-            e.path()
-                .join(contrastive_trainer::STATE_FILE)
-                .is_file()
-                .then_some(step)
+            e.path().join("state.json").is_file().then_some(step)
         })
         .max()
 }
@@ -313,13 +350,16 @@ fn resume_refuses_other_settings_and_existing_runs() {
         warmup_steps: 1,
         ..TrainParams::default()
     };
-    let tuner = Finetuner::new(config.clone(), params.clone()).expect("finetuner");
+    let tuner = Finetuner::new(config.clone(), params.clone().check().expect("params"));
     tuner
         .run(&d.train, &quiet(dir.path()), &cpu())
         .expect("first run");
     let again = tuner.run(&d.train, &quiet(dir.path()), &cpu());
     assert!(matches!(again, Err(Error::InvalidParam(_))), "{again:?}");
-    let other = Finetuner::new(config, TrainParams { seed: 9, ..params }).expect("finetuner");
+    let other = Finetuner::new(
+        config,
+        TrainParams { seed: 9, ..params }.check().expect("params"),
+    );
     let err = other.run(&d.train, &quiet(dir.path()).resume(true), &cpu());
     assert!(
         matches!(&err, Err(Error::ConfigMismatch { field, .. }) if field == "seed"),
@@ -344,7 +384,7 @@ fn nan_loss_stops_the_run_with_a_clear_error() {
         ..TrainParams::default()
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = Finetuner::new(config, params).expect("finetuner").run_from(
+    let err = Finetuner::new(config, params.check().expect("params")).run_from(
         model,
         &d.train,
         &quiet(dir.path()),

@@ -1,7 +1,7 @@
 //! Unit-level properties: masking, checkpoint rotation, evaluation arithmetic.
 
 use bpe_tokenizer::SpecialIds;
-use contrastive_trainer::{Checkpoints, MaskingParams, mask_batch};
+use contrastive_trainer::{Checkpoints, ValidMaskingParams, mask_batch};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -28,7 +28,7 @@ fn seqs_strategy() -> impl Strategy<Value = Vec<Vec<u32>>> {
 proptest! {
     #[test]
     fn masking_predicts_only_real_tokens_and_keeps_labels(seqs in seqs_strategy(), seed in any::<u64>()) {
-        let b = mask_batch(&seqs, SPECIAL, 200, MaskingParams::default(), &mut StdRng::seed_from_u64(seed));
+        let b = mask_batch(&seqs, SPECIAL, 200, ValidMaskingParams::default(), &mut StdRng::seed_from_u64(seed));
         let width = b.shape[1];
         prop_assert_eq!(b.shape[0], seqs.len());
         let candidates: usize = seqs.iter().map(|s| s.len() - 2).sum();
@@ -64,7 +64,7 @@ fn masking_rates_follow_roberta() {
         &seqs,
         SPECIAL,
         200,
-        MaskingParams::default(),
+        ValidMaskingParams::default(),
         &mut StdRng::seed_from_u64(5),
     );
     let n = b.positions.len() as f64;
@@ -99,12 +99,13 @@ fn ids_beyond_the_model_vocabulary_are_an_error_not_a_panic() {
     use roberta_model::{RobertaConfig, RobertaForStability};
 
     let device = roberta_model::default_device().expect("device");
-    let mut config = RobertaConfig::small(40);
+    let mut config = RobertaConfig::preset(roberta_model::ModelPreset::Small, 40);
     (
         config.hidden_size,
         config.intermediate_size,
         config.num_hidden_layers,
     ) = (8, 16, 1);
+    let config = config.check().expect("valid config");
     let model = RobertaForStability::new(&config, &device).expect("model");
     let banners: [&[u8]; 2] = [
         b"HTTP/1.1 200 OK\r\nServer: nginx/1.18.0\r\nContent-Type: text/html\r\n",
@@ -112,10 +113,10 @@ fn ids_beyond_the_model_vocabulary_are_an_error_not_a_panic() {
     ];
     let tok = BannerTokenizer::train(
         banners,
-        &TrainConfig::builder()
+        &TrainConfig::default()
             .vocab_size(300)
             .show_progress(false)
-            .build()
+            .check()
             .expect("config"),
     )
     .expect("train");

@@ -1,11 +1,13 @@
-//! Fitting: [`Hdbscan`], [`HdbscanValidParams::fit`] and the fitted [`HdbscanFit`].
+//! Fitting: [`Hdbscan`], [`ValidHdbscanParams::fit`] and the fitted [`HdbscanFit`].
 
 use ndarray::{Array2, ArrayBase, Data, Ix2};
 use serde::{Deserialize, Serialize};
 
+use crate::boruvka::{MstEdge, boruvka};
 use crate::error::{Error, Result};
-use crate::hyperparams::{HdbscanParams, HdbscanValidParams, SelectionParams};
-use crate::mst::{self, MstEdge, Points};
+use crate::hyperparams::{HdbscanParams, ValidHdbscanParams, SelectionParams};
+use crate::knn::knn;
+use crate::points::Points;
 use crate::select::{self, Clustering};
 use crate::tree::{CondensedTree, SingleLinkage};
 
@@ -61,7 +63,7 @@ impl Element for f64 {
     }
 }
 
-impl HdbscanValidParams {
+impl ValidHdbscanParams {
     /// Fits the hierarchy: core distances, mutual-reachability minimum spanning
     /// tree, single-linkage hierarchy and condensed tree.
     ///
@@ -100,13 +102,11 @@ impl HdbscanValidParams {
         // As Python hdbscan: at most n - 1 neighbours, at least 1.
         let min_samples = self.min_samples().min(rows - 1).max(1);
         let points = Points::new(data);
-        let knn = mst::knn(&points, min_samples, &|done, total| {
+        let knn = knn(&points, min_samples, &|done, total| {
             progress(Progress::Neighbours { done, total });
         });
-        let core: Vec<f64> = (0..rows)
-            .map(|p| knn.dist[p * knn.k + min_samples - 1])
-            .collect();
-        let mut mst = mst::boruvka(&points, &knn, &core, &|components| {
+        let core = knn.core_distances();
+        let mut mst = boruvka(&points, &knn, &core, &|components| {
             progress(Progress::SpanningTree { components });
         });
         progress(Progress::Hierarchy);
@@ -133,7 +133,7 @@ impl HdbscanValidParams {
 }
 
 impl HdbscanParams {
-    /// Checks the parameters, then fits (see [`HdbscanValidParams::fit`]).
+    /// Checks the parameters, then fits (see [`ValidHdbscanParams::fit`]).
     ///
     /// ```
     /// use density_cluster::Hdbscan;
@@ -149,16 +149,16 @@ impl HdbscanParams {
     /// ```
     ///
     /// # Errors
-    /// Invalid parameters, or as [`HdbscanValidParams::fit`].
+    /// Invalid parameters, or as [`ValidHdbscanParams::fit`].
     pub fn fit<A: Element, S: Data<Elem = A>>(&self, x: &ArrayBase<S, Ix2>) -> Result<HdbscanFit> {
         self.check_ref()?.fit(x)
     }
 
     /// Checks the parameters, then fits with progress reports (see
-    /// [`HdbscanValidParams::fit_with_progress`]).
+    /// [`ValidHdbscanParams::fit_with_progress`]).
     ///
     /// # Errors
-    /// Invalid parameters, or as [`HdbscanValidParams::fit`].
+    /// Invalid parameters, or as [`ValidHdbscanParams::fit`].
     pub fn fit_with_progress<A, S, F>(
         &self,
         x: &ArrayBase<S, Ix2>,
@@ -179,7 +179,7 @@ impl HdbscanParams {
 /// `O(n)`, so the paper's four epsilons cost little more than one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HdbscanFit {
-    params: HdbscanValidParams,
+    params: ValidHdbscanParams,
     core_distances: Vec<f64>,
     mst: Vec<MstEdge>,
     single_linkage: SingleLinkage,
@@ -200,8 +200,7 @@ impl HdbscanFit {
     /// # Errors
     /// [`Error::Epsilon`] for an invalid epsilon.
     pub fn select(&self, params: &SelectionParams) -> Result<Clustering> {
-        params.check()?;
-        Ok(select::select(&self.condensed, params))
+        Ok(select::select(&self.condensed, &params.check()?))
     }
 
     /// One clustering per epsilon, with the fit-time method and `allow_single_cluster`.
@@ -217,7 +216,7 @@ impl HdbscanFit {
     }
 
     /// The parameters of the fit.
-    pub fn params(&self) -> &HdbscanValidParams {
+    pub fn params(&self) -> &ValidHdbscanParams {
         &self.params
     }
 

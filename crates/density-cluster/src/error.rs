@@ -63,6 +63,43 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// New points have another number of columns than the fitted points.
+    #[error("points have {got} columns, the fitted points {expected}")]
+    DimensionMismatch {
+        /// Columns of the fitted points.
+        expected: usize,
+        /// Columns given.
+        got: usize,
+    },
+    /// Data given with a fit does not have the fit's number of rows.
+    #[error("{what} has {got} rows, the fit {expected}")]
+    FitMismatch {
+        /// What was given (the fitted points, a clustering).
+        what: &'static str,
+        /// Rows of the fit.
+        expected: usize,
+        /// Rows given.
+        got: usize,
+    },
+    /// A clustering index beyond those held by the prediction data.
+    #[error("clustering {index} requested; the prediction data holds {count}")]
+    NoSuchClustering {
+        /// Index asked for.
+        index: usize,
+        /// Clusterings held.
+        count: usize,
+    },
+    /// Saved prediction data of a format version this build does not read.
+    #[error("prediction data has format version {found}; this build reads version {supported}")]
+    PredictionFormat {
+        /// Version in the data (0 when the field is missing).
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
+    /// Saved prediction data is inconsistent (truncated, edited or corrupt).
+    #[error("invalid prediction data: {0}")]
+    InvalidPredictionData(String),
 }
 
 /// `Result` with this crate's [`Error`].

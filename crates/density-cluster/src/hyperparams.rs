@@ -1,5 +1,7 @@
-//! Hyperparameters: [`HdbscanParams`] (unchecked) and [`HdbscanValidParams`] (checked),
-//! and the per-selection [`SelectionParams`].
+//! Hyperparameters, in linfa's validated-params pattern: [`HdbscanParams`]
+//! (unchecked) → [`check`](HdbscanParams::check) → [`ValidHdbscanParams`], and
+//! the per-selection [`SelectionParams`] → [`check`](SelectionParams::check) →
+//! [`ValidSelectionParams`].
 
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +26,9 @@ pub enum SelectionMethod {
 /// ```
 /// use density_cluster::{SelectionMethod, SelectionParams};
 /// let p = SelectionParams { epsilon: 0.05, method: SelectionMethod::Leaf, ..SelectionParams::default() };
-/// assert!(p.check().is_ok());
+/// assert_eq!(p.check()?.epsilon(), 0.05);
 /// assert!(SelectionParams::eom(-1.0).check().is_err());
+/// # Ok::<(), density_cluster::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct SelectionParams {
@@ -63,24 +66,50 @@ impl SelectionParams {
     ///
     /// # Errors
     /// [`Error::Epsilon`] when epsilon is negative, NaN or infinite.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<ValidSelectionParams> {
         if self.epsilon.is_finite() && self.epsilon >= 0.0 {
-            Ok(())
+            Ok(ValidSelectionParams(self))
         } else {
             Err(Error::Epsilon(self.epsilon))
         }
     }
 }
 
+/// Checked selection parameters; created by [`SelectionParams::check`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidSelectionParams(SelectionParams);
+
+impl ValidSelectionParams {
+    /// `cluster_selection_epsilon` (finite, not negative).
+    pub fn epsilon(&self) -> f64 {
+        self.0.epsilon
+    }
+
+    /// `cluster_selection_method`.
+    pub fn method(&self) -> SelectionMethod {
+        self.0.method
+    }
+
+    /// `allow_single_cluster`.
+    pub fn allow_single_cluster(&self) -> bool {
+        self.0.allow_single_cluster
+    }
+
+    /// The parameters as plain values.
+    pub fn params(&self) -> SelectionParams {
+        self.0
+    }
+}
+
 /// Checked HDBSCAN hyperparameters; created by [`HdbscanParams::check`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HdbscanValidParams {
+pub struct ValidHdbscanParams {
     pub(crate) min_cluster_size: usize,
     pub(crate) min_samples: Option<usize>,
     pub(crate) selection: SelectionParams,
 }
 
-impl HdbscanValidParams {
+impl ValidHdbscanParams {
     /// Smallest group of points that counts as a cluster.
     pub fn min_cluster_size(&self) -> usize {
         self.min_cluster_size
@@ -116,7 +145,7 @@ impl HdbscanValidParams {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HdbscanParams(pub(crate) HdbscanValidParams);
+pub struct HdbscanParams(pub(crate) ValidHdbscanParams);
 
 impl Default for HdbscanParams {
     /// Python `hdbscan`'s defaults: `min_cluster_size = 5`, `min_samples = min_cluster_size`, eom, no epsilon.
@@ -129,7 +158,7 @@ impl HdbscanParams {
     /// Parameters with the given `min_cluster_size` and defaults elsewhere.
     #[must_use]
     pub fn new(min_cluster_size: usize) -> Self {
-        Self(HdbscanValidParams {
+        Self(ValidHdbscanParams {
             min_cluster_size,
             min_samples: None,
             selection: SelectionParams::default(),
@@ -175,7 +204,7 @@ impl HdbscanParams {
     ///
     /// # Errors
     /// [`Error::MinClusterSize`], [`Error::MinSamples`] or [`Error::Epsilon`].
-    pub fn check(self) -> Result<HdbscanValidParams> {
+    pub fn check(self) -> Result<ValidHdbscanParams> {
         self.check_ref()?;
         Ok(self.0)
     }
@@ -184,7 +213,7 @@ impl HdbscanParams {
     ///
     /// # Errors
     /// As [`check`](Self::check).
-    pub fn check_ref(&self) -> Result<&HdbscanValidParams> {
+    pub fn check_ref(&self) -> Result<&ValidHdbscanParams> {
         let p = &self.0;
         if p.min_cluster_size < 2 {
             return Err(Error::MinClusterSize(p.min_cluster_size));
@@ -236,7 +265,8 @@ mod tests {
     fn autotraits() {
         fn has_autotraits<T: Send + Sync + Unpin>() {}
         has_autotraits::<HdbscanParams>();
-        has_autotraits::<HdbscanValidParams>();
+        has_autotraits::<ValidHdbscanParams>();
         has_autotraits::<SelectionParams>();
+        has_autotraits::<ValidSelectionParams>();
     }
 }

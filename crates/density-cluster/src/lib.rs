@@ -1,5 +1,19 @@
 //! HDBSCAN for embeddings, with several cluster-selection epsilons from one fit.
 //!
+//! # API
+//!
+//! - Fit: [`Hdbscan::params`] → [`HdbscanParams`] → [`check`](HdbscanParams::check)
+//!   → [`ValidHdbscanParams`] → [`fit`](ValidHdbscanParams::fit) → [`HdbscanFit`]
+//!   (with [`Progress`] reports; input elements implement [`Element`]).
+//! - Select: [`SelectionParams`] ([`SelectionMethod`]) → [`check`](SelectionParams::check)
+//!   → [`ValidSelectionParams`]; [`HdbscanFit::select`] → [`Clustering`] ([`ClusterSummary`]).
+//! - Hierarchy: [`MstEdge`], [`SingleLinkage`] ([`Merge`]), [`CondensedTree`] ([`CondensedEdge`]).
+//! - New points: [`HdbscanFit::prediction_data`] → [`PredictionData`] (serde) →
+//!   [`predict`](PredictionData::predict) → [`Prediction`] per clustering.
+//! - Output: [`write_jsonl`], [`write_jsonl_file`] → [`ClusterRecord`] ([`Assignment`]).
+//! - Against known classes: [`cluster_figures`] → [`ClusterFigures`] ([`LargestCluster`]).
+//! - [`PAPER_EPSILONS`], [`Error`]/[`Result`], and [`synthetic`] benchmark data.
+//!
 //! # Place in the bannerlm pipeline
 //!
 //! Stage 7 of the paper (see `docs/ARCHITECTURE.md`): the 64-dimensional
@@ -12,7 +26,7 @@
 //! # What it does
 //!
 //! - [`Hdbscan::params`] → [`HdbscanParams`] → [`check`](HdbscanParams::check) →
-//!   [`fit`](HdbscanValidParams::fit) builds the hierarchy **once**: core distances,
+//!   [`fit`](ValidHdbscanParams::fit) builds the hierarchy **once**: core distances,
 //!   the mutual-reachability minimum spanning tree, the [`SingleLinkage`] hierarchy
 //!   and the [`CondensedTree`].
 //! - [`HdbscanFit::select`] picks flat clusters in `O(n)`: excess of mass or leaf
@@ -48,14 +62,14 @@
 //! still skip whole blobs that are far apart. The mutual-reachability bound
 //! `max(core p, core q, d(p, q)) ≥ d_k(p)` for points outside `p`'s kNN list
 //! settles most Borůvka candidates without any search. Details are in the
-//! `mst` module source.
+//! module sources: `points` (input storage, leaves, distance kernels), `knn`
+//! (neighbours and core distances), `boruvka` (the spanning tree) and
+//! `union_find`.
 //!
 //! Complexity: `O(n · (d + min_samples))` memory (no distance matrix), and
 //! `O(n² d)` time in the worst case (uniform data, where no bound prunes);
-//! on clustered data the kNN pass costs about `Σ |blob|² d`. Measured on the
-//! 64-dimensional benchmark data (2 vCPU): 300,000 points in 260 s of CPU
-//! time and 395 MB peak memory, 16x less CPU than Python `hdbscan` at 100,000
-//! points (`docs/PERFORMANCE.md`).
+//! on clustered data the kNN pass costs about `Σ |blob|² d`. Measured time and
+//! memory, against Python `hdbscan`, are in `docs/PERFORMANCE.md`.
 //!
 //! Agreement: on the committed fixture (`tests/agreement.rs`) the labels match
 //! Python `hdbscan` 0.8 with adjusted Rand index ≥ 0.99 for every epsilon and
@@ -99,27 +113,38 @@
 //! - Only the Euclidean metric; all arithmetic is in `f64` (as Python), on a
 //!   column-centred copy of the input.
 //! - Not implemented: `alpha`, `max_cluster_size`, `cluster_selection_epsilon_max`,
-//!   `cluster_selection_persistence`, `match_reference_implementation`, prediction
-//!   of new points.
+//!   `cluster_selection_persistence`, `match_reference_implementation`, and of
+//!   `hdbscan.prediction` only `approximate_predict` ([`PredictionData`], for
+//!   every selection; Python maps a selected cluster without points of its own
+//!   to one of its sub-clusters, see there), not membership vectors.
 //!
 //! # Crate features
 //!
 //! None; rayon parallelism is always on (set `RAYON_NUM_THREADS` to limit it).
 
 mod algorithm;
+mod boruvka;
 mod error;
+mod figures;
 mod hyperparams;
-mod mst;
+mod knn;
 mod output;
+mod points;
+mod predict;
 mod select;
 pub mod synthetic;
 mod tree;
+mod union_find;
 
 pub use algorithm::{Element, Hdbscan, HdbscanFit, Progress};
+pub use boruvka::MstEdge;
 pub use error::{Error, Result};
-pub use hyperparams::{HdbscanParams, HdbscanValidParams, SelectionMethod, SelectionParams};
-pub use mst::MstEdge;
+pub use figures::{ClusterFigures, LargestCluster, cluster_figures};
+pub use hyperparams::{
+    HdbscanParams, ValidHdbscanParams, SelectionMethod, SelectionParams, ValidSelectionParams,
+};
 pub use output::{Assignment, ClusterRecord, write_jsonl, write_jsonl_file};
+pub use predict::{PREDICTION_FORMAT_VERSION, Prediction, PredictionData};
 pub use select::{ClusterSummary, Clustering};
 pub use tree::{CondensedEdge, CondensedTree, Merge, SingleLinkage};
 

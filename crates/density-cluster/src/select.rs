@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hyperparams::{SelectionMethod, SelectionParams};
+use crate::hyperparams::{SelectionMethod, SelectionParams, ValidSelectionParams};
 use crate::tree::CondensedTree;
 
 /// One selected cluster.
@@ -128,19 +128,19 @@ fn epsilon_search(
 }
 
 /// Selects flat clusters from `tree`.
-pub(crate) fn select(tree: &CondensedTree, params: &SelectionParams) -> Clustering {
+pub(crate) fn select(tree: &CondensedTree, params: &ValidSelectionParams) -> Clustering {
     let n = tree.n_points();
     let m = tree.n_clusters();
     let root = n;
-    let allow_single = params.allow_single_cluster;
-    let epsilon = params.epsilon;
+    let allow_single = params.allow_single_cluster();
+    let epsilon = params.epsilon();
     // Clusters eligible for selection ("node_list" in hdbscan); the root only
     // with allow_single_cluster.
     let first = if allow_single { root } else { root + 1 };
     let has_cluster_tree = m > 1;
     let mut stability = tree.stabilities().to_vec();
     let mut selected = vec![false; m];
-    match params.method {
+    match params.method() {
         SelectionMethod::Eom => {
             // Bottom-up (descending ids are a topological order).
             let mut tentative = vec![false; m];
@@ -264,7 +264,7 @@ pub(crate) fn select(tree: &CondensedTree, params: &SelectionParams) -> Clusteri
         })
         .collect();
     Clustering {
-        params: *params,
+        params: params.params(),
         labels,
         probabilities,
         clusters: summaries,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mst::MstEdge;
+use crate::boruvka::MstEdge;
 
 /// One merge of the single-linkage hierarchy, in `scipy.cluster.hierarchy` form.
 ///

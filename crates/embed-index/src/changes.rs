@@ -125,12 +125,54 @@ pub struct RandomPair {
     pub distance: f32,
 }
 
-/// Random pairs, the paper's baseline for matching pairs: the earlier row of each host of
-/// `changes` against the later row of another host, drawn with a seeded shuffle (no host is
-/// paired with itself). As many pairs as hosts when there are at least two, else none.
+/// Random pairs of distinct indices of `0..n`: the one random-pair draw of bannerlm, the
+/// paper's baseline for matching pairs (the pipeline's Figure 3 and evaluation table, the
+/// evaluator of `contrastive-trainer`, [`random_host_pairs`]).
+///
+/// Pair `k` (of `count`) is `(k % n, j)` with `j != k % n` drawn uniformly from the other
+/// `n - 1` indices by a SplitMix64 stream seeded with `seed`
+/// ([`bannerlm_base::splitmix64`]): every index leads `count / n` or `count / n + 1` pairs,
+/// no index is paired with itself, and the draw depends on `(n, count, seed)` only (not on
+/// the `rand` version). Empty when `n < 2`.
 ///
 /// ```
-/// # use embed_index::{EmbeddingStore, StoreWriter, host_changes, random_pairs};
+/// use embed_index::random_pairs;
+///
+/// let pairs = random_pairs(5, 10, 7);
+/// assert_eq!(pairs.len(), 10);
+/// assert!(pairs.iter().all(|&(i, j)| i != j && i < 5 && j < 5));
+/// assert_eq!(pairs, random_pairs(5, 10, 7)); // deterministic for a seed
+/// assert_eq!(random_pairs(2, 2, 0), [(0, 1), (1, 0)]); // only one choice
+/// assert!(random_pairs(1, 10, 0).is_empty());
+/// ```
+pub fn random_pairs(n: usize, count: usize, seed: u64) -> Vec<(usize, usize)> {
+    if n < 2 {
+        return Vec::new();
+    }
+    let others = (n - 1) as u128;
+    let mut state = seed;
+    (0..count)
+        .map(|k| {
+            let i = k % n;
+            let r = bannerlm_base::splitmix64(state);
+            state = state.wrapping_add(bannerlm_base::GOLDEN_GAMMA);
+            // Lemire's multiply-shift: uniform in 0..n-1 up to 2^-64.
+            let mut j = ((u128::from(r) * others) >> 64) as usize;
+            if j >= i {
+                j += 1;
+            }
+            (i, j)
+        })
+        .collect()
+}
+
+/// Random pairs of hosts, the baseline for [`host_changes`]: the earlier row of each host of
+/// `changes` against the later row of another host, one pair per host drawn by
+/// [`random_pairs`] (no host is paired with itself). Empty when there are fewer than two
+/// hosts.
+///
+/// ```
+/// # use embed_index::{EmbeddingStore, StoreWriter, host_changes, random_host_pairs};
 /// # use ndarray::array;
 /// # let dir = tempfile::tempdir()?;
 /// # let (npy, ids) = (dir.path().join("e.npy"), dir.path().join("ids.jsonl"));
@@ -141,7 +183,7 @@ pub struct RandomPair {
 /// # w.finish()?;
 /// let store = EmbeddingStore::open(&npy, &ids)?;
 /// let hosts = host_changes(&store, "jan", "feb", 0.1)?;
-/// let pairs = random_pairs(&store, &hosts, 0)?;
+/// let pairs = random_host_pairs(&store, &hosts, 0)?;
 /// assert_eq!(pairs.len(), 2);
 /// assert!(pairs.iter().all(|p| p.distance > 1.4)); // a vs b: orthogonal
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -149,22 +191,13 @@ pub struct RandomPair {
 ///
 /// # Errors
 /// [`Error::Io`] on read errors.
-pub fn random_pairs(
+pub fn random_host_pairs(
     store: &EmbeddingStore,
     changes: &[HostChange],
     seed: u64,
 ) -> Result<Vec<RandomPair>> {
-    use rand::SeedableRng as _;
-    use rand::seq::SliceRandom as _;
-    let n = changes.len();
-    if n < 2 {
-        return Ok(Vec::new());
-    }
-    let mut perm: Vec<usize> = (0..n).collect();
-    perm.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
-    let mut out = Vec::with_capacity(n);
-    for (i, &p) in perm.iter().enumerate() {
-        let j = if p == i { (i + 1) % n } else { p };
+    let mut out = Vec::with_capacity(changes.len());
+    for (i, j) in random_pairs(changes.len(), changes.len(), seed) {
         let (before, after) = (changes[i].before, changes[j].after);
         if let (Some(a), Some(b)) = (store.row(before)?, store.row(after)?) {
             out.push(RandomPair {
@@ -363,6 +396,36 @@ mod tests {
         assert_eq!(host, r#"{"ip":"192.0.2.1","port":80,"protocol":"http"}"#);
         assert_eq!(split_id("\"plain\""), None);
         assert_eq!(split_id(r#"{"ip":"x"}"#), None);
+    }
+
+    /// Known answer: the SplitMix64 stream of seed 0 is `0xe220_a839_7b1d_cdaf`,
+    /// `0x6e78_9e6a_a1b9_65f4`, `0x06c4_5d18_8009_454f`, `0xf88b_b8a8_724c_81ec`; with two
+    /// other indices to choose from, `j` is the top bit of each (1, 0, 0, 1), shifted past
+    /// `i` when not below it.
+    #[test]
+    fn random_pairs_known_answer() {
+        assert_eq!(random_pairs(3, 4, 0), [(0, 2), (1, 0), (2, 0), (0, 2)]);
+        assert!(random_pairs(0, 3, 1).is_empty());
+        assert_eq!(random_pairs(4, 0, 1), []);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn random_pairs_are_distinct_balanced_and_seeded(
+            n in 0usize..50, count in 0usize..200, seed in proptest::prelude::any::<u64>()
+        ) {
+            let pairs = random_pairs(n, count, seed);
+            proptest::prop_assert_eq!(&pairs, &random_pairs(n, count, seed));
+            if n < 2 {
+                proptest::prop_assert!(pairs.is_empty());
+            } else {
+                proptest::prop_assert_eq!(pairs.len(), count);
+                for (k, &(i, j)) in pairs.iter().enumerate() {
+                    proptest::prop_assert_eq!(i, k % n);
+                    proptest::prop_assert!(j < n && j != i);
+                }
+            }
+        }
     }
 
     #[test]

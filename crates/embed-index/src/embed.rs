@@ -1,11 +1,12 @@
 //! Batch embedding: banners through the tokenizer and the model in length-sorted batches,
 //! streamed into the on-disk store.
 
+use std::borrow::Borrow;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use banner_parse::{OnBadLine, ReadOptions, RecordKey, RecordReader};
+use banner_parse::{BannerRecord, OnBadLine, ReadOptions, RecordKey, RecordReader};
 use bpe_tokenizer::{BannerEncoding, BannerTokenizer};
 use ndarray::{Array2, Axis};
 use roberta_model::burn::module::{Module, ModuleVisitor, Param};
@@ -20,13 +21,15 @@ use crate::store::{StoreSource, StoreWriter};
 /// File name of the tokenizer inside a model directory (Hugging Face layout).
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 
-/// Options of [`BannerEmbedder::embed_records`].
+/// Options of [`BannerEmbedder::embed_records`], unchecked; [`check`](Self::check) gives the
+/// [`ValidEmbedParams`] (the embedding functions check what they are given).
 ///
 /// ```
 /// use embed_index::EmbedParams;
 /// let p = EmbedParams { batch_size: 32, ..EmbedParams::default() };
-/// assert!(p.check().is_ok());
+/// assert_eq!(p.check()?.batch_size, 32);
 /// assert!(EmbedParams { chunk_rows: 0, ..p }.check().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmbedParams {
@@ -54,7 +57,7 @@ impl EmbedParams {
     ///
     /// # Errors
     /// [`Error::InvalidParam`] when `batch_size` or `chunk_rows` is 0.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<ValidEmbedParams> {
         for (name, v) in [
             ("batch_size", self.batch_size),
             ("chunk_rows", self.chunk_rows),
@@ -66,7 +69,18 @@ impl EmbedParams {
                 });
             }
         }
-        Ok(())
+        Ok(ValidEmbedParams(self))
+    }
+}
+
+/// [`EmbedParams`] that passed [`EmbedParams::check`] (dereferences to them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidEmbedParams(EmbedParams);
+
+impl std::ops::Deref for ValidEmbedParams {
+    type Target = EmbedParams;
+    fn deref(&self) -> &EmbedParams {
+        &self.0
     }
 }
 
@@ -146,7 +160,7 @@ enum Head {
 /// let x = embedder.embed(&[&b"SSH-2.0-OpenSSH_8.9p1\r\n"[..], b"HTTP/1.1 200 OK\r\n"], 64)?;
 /// assert_eq!(x.dim(), (2, embedder.dim()));
 ///
-/// let summary = embedder.embed_records(
+/// let summary = embedder.embed_files(
 ///     &["records-2023-07-04.jsonl.gz".into()],
 ///     "emb.npy".as_ref(),
 ///     "ids.jsonl".as_ref(),
@@ -172,7 +186,7 @@ pub struct BannerEmbedder {
 /// float32), in module order.
 struct WeightsDigest {
     hasher: Sha256,
-    failed: Option<String>,
+    failed: Option<roberta_model::burn::tensor::DataError>,
 }
 
 impl ModuleVisitor for WeightsDigest {
@@ -188,7 +202,7 @@ impl ModuleVisitor for WeightsDigest {
                 }
             }
             Err(e) => {
-                self.failed.get_or_insert_with(|| format!("{e:?}"));
+                self.failed.get_or_insert(e);
             }
         }
     }
@@ -442,38 +456,109 @@ impl BannerEmbedder {
         Ok((emb, stability))
     }
 
-    /// Streams banner-record files (any format [`RecordReader`] detects: bannerlm JSONL,
-    /// zgrab2, Censys; gzip or not) into the store `npy` + `ids`, one row per record, the ids
-    /// being each record's [`RecordKey`] (ip, port, snapshot, protocol). Malformed lines are
-    /// skipped and counted.
-    ///
-    /// Resumable: when `npy` exists, the rows already there are kept and reading continues
-    /// after them, so a killed run is finished by running the same call again. The store's
-    /// manifest records what it is made from ([`store_source`](Self::store_source)); a store
-    /// made with another model, tokenizer, pooling, input length or other inputs, or with
-    /// another ids file, is refused ([`Error::Resume`] saying what differs) before anything is
-    /// written, and committed rows are never truncated ([`StoreWriter::resume_with`]). Records are
-    /// embedded in chunks of `chunk_rows` aligned to the start of the input, each followed by
-    /// a checkpoint; the rows of a chunk cut off by the kill are computed again (never
-    /// written twice), so that with the same inputs and parameters the files come out
-    /// byte-identical to an uninterrupted run.
+    /// Embeds banner-record files (any format [`RecordReader`] detects: bannerlm JSONL,
+    /// zgrab2, Censys; gzip or not) into the store `npy` + `ids`, one row per record, in file
+    /// order: [`embed_records`](Self::embed_records) over the files' records. Malformed lines
+    /// are skipped and counted ([`EmbedSummary::bad_lines`]). The store's manifest records
+    /// every input file's size and SHA-256 ([`store_source`](Self::store_source)), so a
+    /// resume with other files is refused.
     ///
     /// # Errors
-    /// [`Error::InvalidParam`]; [`Error::Records`] for unreadable inputs; [`Error::Resume`]
-    /// when an existing store was made from something else; [`Error::Format`] when an
-    /// existing store has another width or layout; [`Error::Io`]; the errors of
-    /// [`embed`](Self::embed).
-    pub fn embed_records(
+    /// [`Error::Records`] for unreadable inputs; the errors of
+    /// [`embed_records`](Self::embed_records).
+    pub fn embed_files(
         &self,
         inputs: &[PathBuf],
         npy: &Path,
         ids: &Path,
         params: &EmbedParams,
     ) -> Result<EmbedSummary> {
-        params.check()?;
-        let started = Instant::now();
         let source = self.store_source(inputs)?;
-        let mut writer = StoreWriter::resume_with(npy, ids, self.dim, &source)?;
+        let bad_lines = std::cell::Cell::new(0u64);
+        let records = inputs.iter().flat_map(|path| {
+            let opts = ReadOptions::default().on_bad_line(OnBadLine::Skip);
+            let reader: Box<dyn Iterator<Item = Result<BannerRecord>>> =
+                match RecordReader::open(path, opts) {
+                    Ok(reader) => Box::new(CountBadLines {
+                        reader,
+                        bad_lines: &bad_lines,
+                    }),
+                    Err(e) => Box::new(std::iter::once(Err(e.into()))),
+                };
+            reader
+        });
+        let mut summary = self.embed_stream(records, npy, ids, &source, params)?;
+        summary.bad_lines = bad_lines.get();
+        Ok(summary)
+    }
+
+    /// Embeds `records` (any iterable of [`BannerRecord`]s or references to them: a slice, a
+    /// `Vec`, a filtered iterator) into the store `npy` + `ids`, one row per record, the ids
+    /// being each record's [`RecordKey`] (ip, port, snapshot, protocol).
+    ///
+    /// Resumable: when `npy` exists, the rows already there are kept and embedding continues
+    /// after them, so a killed run is finished by running the same call again. The store's
+    /// manifest records what it is made from ([`store_source`](Self::store_source) plus the
+    /// count and SHA-256 of the records' keys and banners, read in a first pass over a clone
+    /// of the iterator); a store made with another model, tokenizer, pooling, input length or
+    /// other records, or with another ids file, is refused ([`Error::Resume`] saying what
+    /// differs) before anything is written, and committed rows are never truncated
+    /// ([`StoreWriter::resume_with`]). Records are embedded in chunks of `chunk_rows` aligned
+    /// to the start of the input, each followed by a checkpoint; the rows of a chunk cut off
+    /// by the kill are computed again (never written twice), so that with the same records
+    /// and parameters the files come out byte-identical to an uninterrupted run.
+    ///
+    /// ```no_run
+    /// use banner_parse::BannerRecord;
+    /// use embed_index::{BannerEmbedder, EmbedParams};
+    ///
+    /// # fn records() -> Vec<BannerRecord> { Vec::new() }
+    /// let device = roberta_model::default_device()?;
+    /// let embedder = BannerEmbedder::from_dir("runs/ft/final", &device)?;
+    /// let records: Vec<BannerRecord> = records();
+    /// let http = records.iter().filter(|r| r.is_http());
+    /// let params = EmbedParams { progress: false, ..EmbedParams::default() };
+    /// let summary = embedder.embed_records(http, "emb.npy".as_ref(), "ids.jsonl".as_ref(), &params)?;
+    /// assert_eq!(summary.rows, records.iter().filter(|r| r.is_http()).count() as u64);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`]; [`Error::Resume`] when an existing store was made from
+    /// something else; [`Error::Format`] when an existing store has another width or layout;
+    /// [`Error::Io`]; the errors of [`embed`](Self::embed).
+    pub fn embed_records<I>(
+        &self,
+        records: I,
+        npy: &Path,
+        ids: &Path,
+        params: &EmbedParams,
+    ) -> Result<EmbedSummary>
+    where
+        I: IntoIterator,
+        I::IntoIter: Clone,
+        I::Item: Borrow<BannerRecord>,
+    {
+        let records = records.into_iter();
+        let source = self
+            .store_source(&[])?
+            .with("records", records_digest(records.clone()));
+        self.embed_stream(records.map(Ok), npy, ids, &source, params)
+    }
+
+    /// The chunked, resumable loop of [`embed_records`](Self::embed_records) and
+    /// [`embed_files`](Self::embed_files).
+    fn embed_stream<R: Borrow<BannerRecord>>(
+        &self,
+        records: impl Iterator<Item = Result<R>>,
+        npy: &Path,
+        ids: &Path,
+        source: &StoreSource,
+        params: &EmbedParams,
+    ) -> Result<EmbedSummary> {
+        let params = &params.check()?;
+        let started = Instant::now();
+        let mut writer = StoreWriter::resume_with(npy, ids, self.dim, source)?;
         let done = writer.rows();
         let chunk = params.chunk_rows as u64;
         let first_chunk = done / chunk * chunk;
@@ -491,33 +576,29 @@ impl BannerEmbedder {
         let mut keys: Vec<RecordKey> = Vec::with_capacity(params.chunk_rows);
         let mut banners: Vec<Vec<u8>> = Vec::with_capacity(params.chunk_rows);
         let mut chunk_start = first_chunk;
-        for path in inputs {
-            let opts = ReadOptions::default().on_bad_line(OnBadLine::Skip);
-            let mut reader = RecordReader::open(path, opts)?;
-            for record in &mut reader {
-                let record = record?;
-                row += 1;
-                if row <= first_chunk {
-                    continue;
-                }
-                keys.push(record.key());
-                banners.push(record.banner);
-                if keys.len() == params.chunk_rows {
-                    self.flush(
-                        &mut writer,
-                        &keys,
-                        &banners,
-                        chunk_start,
-                        params,
-                        &mut summary,
-                    )?;
-                    chunk_start += keys.len() as u64;
-                    keys.clear();
-                    banners.clear();
-                    bar.set_position(summary.rows);
-                }
+        for record in records {
+            let record = record?;
+            let record = record.borrow();
+            row += 1;
+            if row <= first_chunk {
+                continue;
             }
-            summary.bad_lines += reader.bad_line_count();
+            keys.push(record.key());
+            banners.push(record.banner.clone());
+            if keys.len() == params.chunk_rows {
+                self.flush(
+                    &mut writer,
+                    &keys,
+                    &banners,
+                    chunk_start,
+                    params,
+                    &mut summary,
+                )?;
+                chunk_start += keys.len() as u64;
+                keys.clear();
+                banners.clear();
+                bar.set_position(summary.rows);
+            }
         }
         if !keys.is_empty() {
             self.flush(
@@ -669,10 +750,44 @@ struct Prepared {
     truncated: bool,
 }
 
+/// The records of one file, adding its malformed-line count to `bad_lines` when it ends.
+struct CountBadLines<'a> {
+    reader: RecordReader,
+    bad_lines: &'a std::cell::Cell<u64>,
+}
+
+impl Iterator for CountBadLines<'_> {
+    type Item = Result<BannerRecord>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = self.reader.next();
+        if next.is_none() {
+            self.bad_lines
+                .set(self.bad_lines.get() + self.reader.bad_line_count());
+        }
+        next.map(|r| r.map_err(Error::from))
+    }
+}
+
+/// `{"count", "sha256"}` of records: SHA-256 over each record's key (as its JSON text) and
+/// banner, each preceded by its length as a little-endian `u64`, in order.
+fn records_digest<R: Borrow<BannerRecord>>(records: impl Iterator<Item = R>) -> serde_json::Value {
+    let mut h = Sha256::new();
+    let mut count = 0usize;
+    for r in records {
+        let r = r.borrow();
+        let key = r.key().to_string();
+        h.update((key.len() as u64).to_le_bytes());
+        h.update(key.as_bytes());
+        h.update((r.banner.len() as u64).to_le_bytes());
+        h.update(&r.banner);
+        count += 1;
+    }
+    serde_json::json!({"count": count, "sha256": hex(&h.finalize())})
+}
+
 fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| Error::Tensor(format!("{e:?}")))
+    Ok(t.into_data().try_to_vec::<f32>()?)
 }
 
 fn progress_bar(show: bool, start: u64) -> indicatif::ProgressBar {
@@ -718,4 +833,34 @@ pub fn read_banners(
         }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Known answer: one record whose key displays as `192.0.2.1:80/http @s` (20 bytes),
+    /// banner `ok`: SHA-256 of `20u64 LE ‖ key ‖ 2u64 LE ‖ "ok"`, computed with Python's
+    /// `hashlib`.
+    #[test]
+    fn records_digest_known_answer() {
+        let record: BannerRecord = serde_json::from_str(
+            r#"{"ip":"192.0.2.1","port":80,"snapshot":"s","protocol":"http","banner":"ok"}"#,
+        )
+        .expect("record");
+        let key = record.key().to_string();
+        assert_eq!(key, "192.0.2.1:80/http @s");
+        let one = records_digest(std::iter::once(&record));
+        assert_eq!(one["count"], 1);
+        assert_eq!(
+            one["sha256"],
+            "eb614993dfca5f327fab9812d82d8e16014a86b82edf6cf9ebd0bdc2983036a6"
+        );
+        // Owned records and references give the same digest.
+        assert_eq!(records_digest([record.clone()].into_iter()), one);
+        assert_eq!(
+            records_digest(std::iter::empty::<BannerRecord>()),
+            serde_json::json!({"count": 0, "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})
+        );
+    }
 }

@@ -45,6 +45,15 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A value could not be written as JSON (a manifest, a saved projection, an id).
+    #[error("{}: cannot write JSON: {source}", path.display())]
+    JsonWrite {
+        /// The file.
+        path: PathBuf,
+        /// The serialisation error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// Arrays whose shapes do not fit together.
     #[error("shape mismatch: {0}")]
     Shape(String),
@@ -72,8 +81,9 @@ pub enum Error {
     #[error(transparent)]
     Records(#[from] banner_parse::Error),
     /// A tensor could not be read back from the compute device.
+    #[cfg(feature = "model")]
     #[error("cannot read tensor data from the device: {0}")]
-    Tensor(String),
+    Tensor(#[from] roberta_model::burn::tensor::DataError),
     /// The model has no token-stability head (a masked-LM-only checkpoint), so there is no
     /// P(stable) per token to report.
     #[error("the model has no stability head (masked-LM checkpoint); P(stable) is unavailable")]
@@ -96,6 +106,12 @@ pub enum Error {
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub(crate) fn json_write(path: impl Into<PathBuf>, source: serde_json::Error) -> Self {
+        Error::JsonWrite {
             path: path.into(),
             source,
         }

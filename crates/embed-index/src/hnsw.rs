@@ -7,16 +7,22 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::knn::Neighbour;
 
-/// HNSW parameters. Defaults: `m` 16, `ef_construction` 200, `ef_search` 64.
+/// HNSW parameters, unchecked; [`check`](Self::check) gives the [`ValidHnswParams`] that
+/// [`HnswIndex::build`] takes. Defaults: `m` 16, `ef_construction` 200, `ef_search` 64.
 ///
 /// ```
 /// use embed_index::HnswParams;
-/// let p = HnswParams::default().m(24).ef_search(128);
-/// assert!(p.check().is_ok());
+/// let p = HnswParams::default().m(24).ef_search(128).check()?;
+/// assert_eq!((p.m(), p.ef_search()), (24, 128));
 /// assert!(HnswParams::default().m(300).check().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HnswParams {
+pub struct HnswParams(ValidHnswParams);
+
+/// HNSW parameters that passed [`HnswParams::check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidHnswParams {
     m: usize,
     ef_construction: usize,
     ef_search: usize,
@@ -25,12 +31,12 @@ pub struct HnswParams {
 
 impl Default for HnswParams {
     fn default() -> Self {
-        HnswParams {
+        HnswParams(ValidHnswParams {
             m: 16,
             ef_construction: 200,
             ef_search: 64,
             max_layer: 16,
-        }
+        })
     }
 }
 
@@ -38,19 +44,19 @@ impl HnswParams {
     /// Links per node and layer (2 ..= 256).
     #[must_use]
     pub fn m(mut self, m: usize) -> Self {
-        self.m = m;
+        self.0.m = m;
         self
     }
     /// Candidate list size while building (>= 1).
     #[must_use]
     pub fn ef_construction(mut self, ef: usize) -> Self {
-        self.ef_construction = ef;
+        self.0.ef_construction = ef;
         self
     }
     /// Candidate list size while searching (>= 1; raised to `k` when smaller).
     #[must_use]
     pub fn ef_search(mut self, ef: usize) -> Self {
-        self.ef_search = ef;
+        self.0.ef_search = ef;
         self
     }
 
@@ -58,16 +64,26 @@ impl HnswParams {
     ///
     /// # Errors
     /// [`Error::InvalidParam`] for a value out of range.
-    pub fn check(&self) -> Result<()> {
-        if !(2..=256).contains(&self.m) {
+    pub fn check(self) -> Result<ValidHnswParams> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+
+    /// Validates the parameters without consuming them.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_ref(&self) -> Result<&ValidHnswParams> {
+        let p = &self.0;
+        if !(2..=256).contains(&p.m) {
             return Err(Error::InvalidParam {
                 name: "m",
-                reason: format!("{} is outside 2..=256", self.m),
+                reason: format!("{} is outside 2..=256", p.m),
             });
         }
         for (name, v) in [
-            ("ef_construction", self.ef_construction),
-            ("ef_search", self.ef_search),
+            ("ef_construction", p.ef_construction),
+            ("ef_search", p.ef_search),
         ] {
             if v == 0 {
                 return Err(Error::InvalidParam {
@@ -76,7 +92,22 @@ impl HnswParams {
                 });
             }
         }
-        Ok(())
+        Ok(p)
+    }
+}
+
+impl ValidHnswParams {
+    /// Links per node and layer.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+    /// Candidate list size while building.
+    pub fn ef_construction(&self) -> usize {
+        self.ef_construction
+    }
+    /// Candidate list size while searching.
+    pub fn ef_search(&self) -> usize {
+        self.ef_search
     }
 }
 
@@ -87,7 +118,7 @@ impl HnswParams {
 /// use ndarray::Array2;
 ///
 /// let x = Array2::from_shape_fn((500, 8), |(i, j)| ((i * 13 + j * 7) % 17) as f32 + i as f32 * 0.01);
-/// let approx = HnswIndex::build(&x, &HnswParams::default())?;
+/// let approx = HnswIndex::build(&x, HnswParams::default().check_ref()?)?;
 /// let exact = ExactIndex::new(x.clone());
 /// let q = x.slice_axis(ndarray::Axis(0), (0..20).into());
 /// let r = recall_at_k(&exact.search(&q, 10)?, &approx.search(&q, 10)?, 10);
@@ -115,12 +146,11 @@ impl HnswIndex {
     /// Builds the graph over the rows of `data` (in parallel).
     ///
     /// # Errors
-    /// [`Error::InvalidParam`] for invalid parameters.
+    /// None today (the parameters are checked); kept for index back-ends that can fail.
     pub fn build<S: Data<Elem = f32>>(
         data: &ArrayBase<S, Ix2>,
-        params: &HnswParams,
+        params: &ValidHnswParams,
     ) -> Result<Self> {
-        params.check()?;
         let rows: Vec<Vec<f32>> = data.outer_iter().map(|r| r.to_vec()).collect();
         let hnsw = Hnsw::new(
             params.m,

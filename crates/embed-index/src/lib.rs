@@ -8,8 +8,9 @@
 //!   transformers) turns banners into unit-length vectors, the paper's P(stable)-weighted
 //!   mean of the last-layer token states (or the plain mean for a masked-LM-only checkpoint,
 //!   [`Pooling`]). Banners run in length-sorted batches; [`BannerEmbedder::embed_records`]
-//!   streams record files (JSONL, zgrab2, Censys, gzip) into the store in checkpointed chunks
-//!   with a banners/s progress bar, and resumes a killed run to byte-identical files.
+//!   streams records (any iterator of them) and [`BannerEmbedder::embed_files`] record
+//!   files (JSONL, zgrab2, Censys, gzip) into the store in checkpointed chunks with a
+//!   banners/s progress bar, and resumes a killed run to byte-identical files.
 //! - **Store** ([`StoreWriter`], [`EmbeddingStore`]): a float32 `.npy` matrix `[N, D]` and a
 //!   JSON Lines file of record ids, row-aligned (the format of `docs/FORMATS.md`). Reading
 //!   gives rows by index or by record id without loading the matrix.
@@ -19,7 +20,8 @@
 //! - **Nearest neighbours**: exact ([`ExactIndex`], brute force over blocked matrix
 //!   products, multi-threaded) and approximate ([`HnswIndex`], HNSW graphs from the `hnsw_rs`
 //!   crate), with [`recall_at_k`] to measure the approximation against the exact answer.
-//! - **Pair statistics** ([`distance_stats`], [`LogHistogram`], [`random_pairs`]):
+//! - **Pair statistics** ([`distance_stats`], [`LogHistogram`], [`random_pairs`], the one
+//!   random-pair draw, and [`random_host_pairs`] of two snapshots):
 //!   the paper's section 4.3 figures for matching and random pairs (share below/above 0.1,
 //!   share of exact zeros, mean and deviation of log10 distance), and the Figure 3 histogram
 //!   as PNG and SVG ([`pair_histogram`], feature `plot`).
@@ -64,7 +66,7 @@
 //! let device = roberta_model::default_device()?;
 //! let embedder = BannerEmbedder::from_dir("runs/ft/final", &device)?;
 //! let inputs = ["records-2023-01-04.jsonl.gz".into(), "records-2023-02-04.jsonl.gz".into()];
-//! embedder.embed_records(&inputs, "emb.npy".as_ref(), "ids.jsonl".as_ref(), &EmbedParams::default())?;
+//! embedder.embed_files(&inputs, "emb.npy".as_ref(), "ids.jsonl".as_ref(), &EmbedParams::default())?;
 //! let store = EmbeddingStore::open("emb.npy", "ids.jsonl")?;
 //! let changes = host_changes(&store, "2023-01-04", "2023-02-04", 0.1)?;
 //! for c in top_changes(&changes, 10) {
@@ -96,19 +98,19 @@ mod store;
 
 pub use changes::{
     HostChange, PrecisionRecall, RandomPair, best_threshold, host_changes,
-    normalized_edit_distance, precision_recall, random_pairs, top_changes,
+    normalized_edit_distance, precision_recall, random_host_pairs, random_pairs, top_changes,
 };
 #[cfg(feature = "model")]
 pub use embed::{
     BannerEmbedder, EmbedParams, EmbedSummary, Pooling, TOKENIZER_FILE, TokenStability,
-    read_banners,
+    ValidEmbedParams, read_banners,
 };
 pub use error::{Error, Result};
-pub use hnsw::{HnswIndex, HnswParams, recall_at_k};
+pub use hnsw::{HnswIndex, HnswParams, ValidHnswParams, recall_at_k};
 pub use knn::{ExactIndex, Neighbour};
-pub use pca::{Pca, PcaParams};
+pub use pca::{Pca, PcaParams, ValidPcaParams};
 #[cfg(feature = "plot")]
-pub use plot::{HistogramPlot, pair_histogram};
+pub use plot::{HistogramPlot, ValidHistogramPlot, pair_histogram};
 pub use stats::{DistanceStats, LogHistogram, distance_stats, euclidean};
 pub use store::{EmbeddingStore, StoreSource, StoreWriter, manifest_path, read_npy, write_npy};
 

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// PCA hyperparameters (validated with [`PcaParams::check`], used by [`PcaParams::fit`]).
+/// PCA hyperparameters, unchecked: [`check`](Self::check) gives the [`ValidPcaParams`] that
+/// fits ([`ValidPcaParams::fit`]); [`fit`](Self::fit) checks and fits in one call.
 ///
 /// ```
 /// use embed_index::PcaParams;
@@ -21,10 +22,15 @@ use crate::error::{Error, Result};
 /// assert!(pca.explained_variance_ratio()[0] > 0.999);
 /// let y = pca.transform(&x)?;
 /// assert_eq!(y.dim(), (100, 2));
+/// assert!(PcaParams::new(0).check().is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PcaParams {
+pub struct PcaParams(ValidPcaParams);
+
+/// PCA hyperparameters that passed [`PcaParams::check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidPcaParams {
     n_components: usize,
     batch_rows: usize,
 }
@@ -32,16 +38,16 @@ pub struct PcaParams {
 impl PcaParams {
     /// Keep `n_components` components (paper: 256 -> 64).
     pub fn new(n_components: usize) -> Self {
-        PcaParams {
+        PcaParams(ValidPcaParams {
             n_components,
             batch_rows: 65_536,
-        }
+        })
     }
 
     /// Rows per block when accumulating the covariance (memory vs speed; default 65,536).
     #[must_use]
     pub fn batch_rows(mut self, rows: usize) -> Self {
-        self.batch_rows = rows;
+        self.0.batch_rows = rows;
         self
     }
 
@@ -49,20 +55,49 @@ impl PcaParams {
     ///
     /// # Errors
     /// [`Error::InvalidParam`] when `n_components` or `batch_rows` is 0.
-    pub fn check(&self) -> Result<()> {
-        if self.n_components == 0 {
+    pub fn check(self) -> Result<ValidPcaParams> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+
+    /// Validates the parameters without consuming them.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_ref(&self) -> Result<&ValidPcaParams> {
+        if self.0.n_components == 0 {
             return Err(Error::InvalidParam {
                 name: "n_components",
                 reason: "must be at least 1".into(),
             });
         }
-        if self.batch_rows == 0 {
+        if self.0.batch_rows == 0 {
             return Err(Error::InvalidParam {
                 name: "batch_rows",
                 reason: "must be at least 1".into(),
             });
         }
-        Ok(())
+        Ok(&self.0)
+    }
+
+    /// Validates, then fits (see [`ValidPcaParams::fit`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] for invalid parameters, then as [`ValidPcaParams::fit`].
+    pub fn fit<S: Data<Elem = f32>>(&self, x: &ArrayBase<S, Ix2>) -> Result<Pca> {
+        self.check_ref()?.fit(x)
+    }
+}
+
+impl ValidPcaParams {
+    /// Components kept.
+    pub fn n_components(&self) -> usize {
+        self.n_components
+    }
+
+    /// Rows per block when accumulating the covariance.
+    pub fn batch_rows(&self) -> usize {
+        self.batch_rows
     }
 
     /// Fits on the rows of `x` (a sample of the embeddings).
@@ -75,11 +110,9 @@ impl PcaParams {
     /// scikit-learn's `svd_flip` makes the output deterministic).
     ///
     /// # Errors
-    /// [`Error::InvalidParam`] for invalid parameters, [`Error::Shape`] when
-    /// `x` has fewer than 2 rows or fewer columns than components,
+    /// [`Error::Shape`] when `x` has fewer than 2 rows or fewer columns than components,
     /// [`Error::Pca`] when `x` holds NaN or infinite values.
     pub fn fit<S: Data<Elem = f32>>(&self, x: &ArrayBase<S, Ix2>) -> Result<Pca> {
-        self.check()?;
         let (n, d) = x.dim();
         if n < 2 {
             return Err(Error::Shape(format!("PCA needs at least 2 rows, got {n}")));
@@ -258,8 +291,7 @@ impl Pca {
             explained_variance: self.explained_variance.clone(),
             explained_variance_ratio: self.explained_variance_ratio.clone(),
         };
-        let json =
-            serde_json::to_vec(&file).map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+        let json = serde_json::to_vec(&file).map_err(|e| Error::json_write(path, e))?;
         crate::atomic_write(path, &json)
     }
 

@@ -38,7 +38,9 @@ fn svg_to_png(svg: &str) -> std::result::Result<Vec<u8>, Box<dyn std::error::Err
     Ok(pixmap.encode_png()?)
 }
 
-/// Settings of a pair-distance histogram ([`pair_histogram`]).
+/// Settings of a pair-distance histogram ([`pair_histogram`]), unchecked;
+/// [`check`](Self::check) gives the [`ValidHistogramPlot`] that draws. [`svg`](Self::svg),
+/// [`png`](Self::png) and [`pair_histogram`] check and draw in one call.
 ///
 /// ```
 /// use embed_index::HistogramPlot;
@@ -46,8 +48,12 @@ fn svg_to_png(svg: &str) -> std::result::Result<Vec<u8>, Box<dyn std::error::Err
 /// assert!(p.check().is_ok());
 /// assert!(HistogramPlot::default().range(0.0, -1.0).check().is_err());
 /// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistogramPlot(ValidHistogramPlot);
+
+/// Histogram settings that passed [`HistogramPlot::check`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct HistogramPlot {
+pub struct ValidHistogramPlot {
     title: String,
     bins: usize,
     lo: f64,
@@ -56,7 +62,7 @@ pub struct HistogramPlot {
     labels: [String; 2],
 }
 
-impl Default for HistogramPlot {
+impl Default for ValidHistogramPlot {
     /// 60 bins from 1e-6 to 2 (the largest distance of unit vectors), 800 x 500 pixels.
     fn default() -> Self {
         Self {
@@ -74,32 +80,32 @@ impl HistogramPlot {
     /// The title above the plot.
     #[must_use]
     pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.title = title.into();
+        self.0.title = title.into();
         self
     }
     /// Number of bins (equal width in log10 units).
     #[must_use]
     pub fn bins(mut self, bins: usize) -> Self {
-        self.bins = bins;
+        self.0.bins = bins;
         self
     }
     /// The x range in log10 units (default -6 to log10 2).
     #[must_use]
     pub fn range(mut self, lo_log10: f64, hi_log10: f64) -> Self {
-        self.lo = lo_log10;
-        self.hi = hi_log10;
+        self.0.lo = lo_log10;
+        self.0.hi = hi_log10;
         self
     }
     /// Image size in pixels.
     #[must_use]
     pub fn size(mut self, width: u32, height: u32) -> Self {
-        self.size = (width, height);
+        self.0.size = (width, height);
         self
     }
     /// Legend names of the two pair sets (default "matching pairs", "random pairs").
     #[must_use]
     pub fn labels(mut self, first: impl Into<String>, second: impl Into<String>) -> Self {
-        self.labels = [first.into(), second.into()];
+        self.0.labels = [first.into(), second.into()];
         self
     }
 
@@ -108,29 +114,39 @@ impl HistogramPlot {
     /// # Errors
     /// [`Error::InvalidParam`] for no bins, an empty or non-finite range, or an image
     /// smaller than 200 x 150.
-    pub fn check(&self) -> Result<()> {
-        if self.bins == 0 {
+    pub fn check(self) -> Result<ValidHistogramPlot> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+
+    /// Validates the settings without consuming them.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_ref(&self) -> Result<&ValidHistogramPlot> {
+        let p = &self.0;
+        if p.bins == 0 {
             return Err(Error::InvalidParam {
                 name: "bins",
                 reason: "must be at least 1".into(),
             });
         }
-        if !(self.lo.is_finite() && self.hi.is_finite() && self.lo < self.hi) {
+        if !(p.lo.is_finite() && p.hi.is_finite() && p.lo < p.hi) {
             return Err(Error::InvalidParam {
                 name: "range",
-                reason: format!("need finite lo < hi, got {} .. {}", self.lo, self.hi),
+                reason: format!("need finite lo < hi, got {} .. {}", p.lo, p.hi),
             });
         }
-        if self.size.0 < 200 || self.size.1 < 150 {
+        if p.size.0 < 200 || p.size.1 < 150 {
             return Err(Error::InvalidParam {
                 name: "size",
-                reason: format!("{}x{} is smaller than 200x150", self.size.0, self.size.1),
+                reason: format!("{}x{} is smaller than 200x150", p.size.0, p.size.1),
             });
         }
-        Ok(())
+        Ok(p)
     }
 
-    /// The plot as an SVG document (e.g. to inline in an HTML report).
+    /// Validates, then draws the plot as SVG ([`ValidHistogramPlot::svg`]).
     ///
     /// ```
     /// use embed_index::HistogramPlot;
@@ -142,7 +158,31 @@ impl HistogramPlot {
     /// # Errors
     /// [`Error::InvalidParam`]; [`Error::Plot`] when drawing fails.
     pub fn svg(&self, first: &[f32], second: &[f32]) -> Result<String> {
-        self.check()?;
+        self.check_ref()?.svg(first, second)
+    }
+
+    /// Validates, then draws the plot as PNG bytes ([`ValidHistogramPlot::png`]).
+    ///
+    /// ```
+    /// use embed_index::HistogramPlot;
+    /// let png = HistogramPlot::default().png(&[0.001, 0.01], &[0.5, 1.1])?;
+    /// assert!(png.starts_with(b"\x89PNG"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`]; [`Error::Plot`] when drawing or rendering fails.
+    pub fn png(&self, first: &[f32], second: &[f32]) -> Result<Vec<u8>> {
+        self.check_ref()?.png(first, second)
+    }
+}
+
+impl ValidHistogramPlot {
+    /// The plot as an SVG document (e.g. to inline in an HTML report).
+    ///
+    /// # Errors
+    /// [`Error::Plot`] when drawing fails.
+    pub fn svg(&self, first: &[f32], second: &[f32]) -> Result<String> {
         let mut out = String::new();
         {
             let root = SVGBackend::with_string(&mut out, self.size).into_drawing_area();
@@ -154,15 +194,8 @@ impl HistogramPlot {
 
     /// The plot as PNG bytes (the SVG rendered by resvg).
     ///
-    /// ```
-    /// use embed_index::HistogramPlot;
-    /// let png = HistogramPlot::default().png(&[0.001, 0.01], &[0.5, 1.1])?;
-    /// assert!(png.starts_with(b"\x89PNG"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
     /// # Errors
-    /// [`Error::InvalidParam`]; [`Error::Plot`] when drawing or rendering fails.
+    /// [`Error::Plot`] when drawing or rendering fails.
     pub fn png(&self, first: &[f32], second: &[f32]) -> Result<Vec<u8>> {
         let svg = self.svg(first, second)?;
         svg_to_png(&svg).map_err(|source| plot_error(Path::new("<png>"), source))
@@ -290,7 +323,7 @@ pub fn pair_histogram(
         PathBuf::from(s)
     };
     let (png, svg) = (with_ext(".png"), with_ext(".svg"));
-    let text = plot.svg(matching, random)?;
+    let text = plot.check_ref()?.svg(matching, random)?;
     let image = svg_to_png(&text).map_err(|source| plot_error(&png, source))?;
     crate::atomic_write(&svg, text.as_bytes())?;
     crate::atomic_write(&png, &image)?;

@@ -266,7 +266,7 @@ impl StoreWriter {
         };
         let mpath = manifest_path(&npy_path);
         let text = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| Error::io(&mpath, std::io::Error::other(e)))?;
+            .map_err(|e| Error::json_write(&mpath, e))?;
         bannerlm_base::write_atomic(&mpath, &text).map_err(|e| Error::io(&mpath, e))?;
         let mut npy = open_rw(&npy_path, true)?;
         npy.write_all(&npy::header(0, dim))
@@ -499,7 +499,7 @@ impl StoreWriter {
             .map_err(|e| Error::io(&self.npy_path, e))?;
         for id in ids {
             serde_json::to_writer(&mut self.ids, id)
-                .map_err(|e| Error::io(&self.ids_path, std::io::Error::other(e)))?;
+                .map_err(|e| Error::json_write(&self.ids_path, e))?;
             self.ids
                 .write_all(b"\n")
                 .map_err(|e| Error::io(&self.ids_path, e))?;

@@ -254,10 +254,16 @@ fn hnsw_recall_against_exact() {
     let exact = ExactIndex::new(data.clone())
         .search(&queries, 10)
         .expect("exact");
-    let approx = HnswIndex::build(&data, &HnswParams::default().ef_construction(100))
-        .expect("build")
-        .search(&queries, 10)
-        .expect("search");
+    let approx = HnswIndex::build(
+        &data,
+        &HnswParams::default()
+            .ef_construction(100)
+            .check()
+            .expect("valid"),
+    )
+    .expect("build")
+    .search(&queries, 10)
+    .expect("search");
     let r = recall_at_k(&exact, &approx, 10);
     assert!(r >= 0.95, "recall@10 = {r}");
     assert!((recall_at_k(&exact, &exact, 10) - 1.0).abs() < f64::EPSILON);

@@ -32,10 +32,10 @@ fn banners() -> Vec<Vec<u8>> {
 }
 
 fn tokenizer() -> BannerTokenizer {
-    let config = TrainConfig::builder()
+    let config = TrainConfig::default()
         .vocab_size(320)
         .show_progress(false)
-        .build()
+        .check()
         .expect("config");
     BannerTokenizer::train(banners(), &config).expect("train")
 }
@@ -44,10 +44,11 @@ fn tokenizer() -> BannerTokenizer {
 fn model_dir(dir: &Path, stability: bool, max_positions: usize) -> PathBuf {
     let device = default_device().expect("device");
     let tok = tokenizer();
-    let mut config = RobertaConfig::small(tok.vocab_size());
+    let mut config = RobertaConfig::preset(roberta_model::ModelPreset::Small, tok.vocab_size());
     config.hidden_size = 32;
     config.intermediate_size = 64;
     config.max_position_embeddings = max_positions;
+    let config = config.check().expect("valid config");
     if stability {
         RobertaForStability::new(&config, &device)
             .expect("model")
@@ -158,10 +159,10 @@ fn a_tokenizer_larger_than_the_model_is_refused() {
     let dir = model_dir(tmp.path(), true, 130);
     let big = BannerTokenizer::train(
         banners(),
-        &TrainConfig::builder()
+        &TrainConfig::default()
             .vocab_size(600)
             .show_progress(false)
-            .build()
+            .check()
             .expect("config"),
     )
     .expect("train");
@@ -201,7 +202,7 @@ fn resume_refuses_another_model_other_inputs_and_a_mistyped_ids_path() {
     };
     let (npy, ids) = (tmp.path().join("emb.npy"), tmp.path().join("ids.jsonl"));
     // A killed run: the first file only embedded, then resumed with...
-    a.embed_records(&inputs[..1], &npy, &ids, &params)
+    a.embed_files(&inputs[..1], &npy, &ids, &params)
         .expect("first part");
     let before = (
         std::fs::read(&npy).expect("npy"),
@@ -213,7 +214,7 @@ fn resume_refuses_another_model_other_inputs_and_a_mistyped_ids_path() {
     };
     // ... another model of the same width,
     let err = b
-        .embed_records(&inputs[..1], &npy, &ids, &params)
+        .embed_files(&inputs[..1], &npy, &ids, &params)
         .expect_err("other model");
     assert!(
         matches!(&err, Error::Resume { reason, .. } if reason.contains("model")),
@@ -222,7 +223,7 @@ fn resume_refuses_another_model_other_inputs_and_a_mistyped_ids_path() {
     unchanged("other model");
     // ... other inputs (one more file),
     let err = a
-        .embed_records(&inputs, &npy, &ids, &params)
+        .embed_files(&inputs, &npy, &ids, &params)
         .expect_err("other inputs");
     assert!(
         matches!(&err, Error::Resume { reason, .. } if reason.contains("input")),
@@ -235,7 +236,7 @@ fn resume_refuses_another_model_other_inputs_and_a_mistyped_ids_path() {
     grown.extend_from_slice(b"\n");
     std::fs::write(&inputs[0], &grown).expect("grow input");
     let err = a
-        .embed_records(&inputs[..1], &npy, &ids, &params)
+        .embed_files(&inputs[..1], &npy, &ids, &params)
         .expect_err("changed input");
     assert!(
         matches!(&err, Error::Resume { reason, .. } if reason.contains("input[0]")),
@@ -246,14 +247,14 @@ fn resume_refuses_another_model_other_inputs_and_a_mistyped_ids_path() {
     // ... and a mistyped ids path (used to truncate the matrix to zero rows).
     let typo = tmp.path().join("idz.jsonl");
     let err = a
-        .embed_records(&inputs[..1], &npy, &typo, &params)
+        .embed_files(&inputs[..1], &npy, &typo, &params)
         .expect_err("mistyped ids");
     assert!(matches!(err, Error::Resume { .. }), "{err}");
     assert!(!typo.exists(), "the mistyped ids file was created");
     unchanged("mistyped ids");
     // The right model, inputs and ids resume (nothing left to do).
     let again = a
-        .embed_records(&inputs[..1], &npy, &ids, &params)
+        .embed_files(&inputs[..1], &npy, &ids, &params)
         .expect("same run");
     assert_eq!(again.embedded, 0);
     unchanged("same run");
@@ -326,7 +327,7 @@ fn interrupted_record_embedding_resumes_byte_identical() {
     };
     let (npy, ids) = (tmp.path().join("full.npy"), tmp.path().join("full.jsonl"));
     let full = e
-        .embed_records(&inputs, &npy, &ids, &params)
+        .embed_files(&inputs, &npy, &ids, &params)
         .expect("full run");
     let n = banners().len() as u64;
     assert_eq!((full.rows, full.resumed_from, full.bad_lines), (n, 0, 1));
@@ -379,7 +380,7 @@ fn interrupted_record_embedding_resumes_byte_identical() {
         std::fs::write(&p, &cut).expect("cut npy");
         std::fs::write(&q, &full_ids[..ids_len]).expect("cut ids");
         std::fs::copy(manifest_path(&npy), manifest_path(&p)).expect("manifest");
-        let resumed = e.embed_records(&inputs, &p, &q, &params).expect("resume");
+        let resumed = e.embed_files(&inputs, &p, &q, &params).expect("resume");
         assert_eq!(resumed.rows, n, "case {k}");
         assert_eq!(resumed.resumed_from + resumed.embedded, n, "case {k}");
         assert!(resumed.recomputed < 7, "case {k}");
@@ -398,11 +399,72 @@ fn interrupted_record_embedding_resumes_byte_identical() {
         );
     }
     // A finished store is left as it is.
-    let again = e
-        .embed_records(&inputs, &npy, &ids, &params)
-        .expect("rerun");
+    let again = e.embed_files(&inputs, &npy, &ids, &params).expect("rerun");
     assert_eq!((again.resumed_from, again.embedded), (n, 0));
     assert_eq!(std::fs::read(&npy).expect("npy"), full_npy);
+}
+
+/// Records in memory (a slice, a filtered iterator) give the rows and ids that the same
+/// records read from files give; resuming with other records is refused.
+#[test]
+fn records_in_memory_embed_like_files_and_resume() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let device = default_device().expect("device");
+    let e = BannerEmbedder::from_dir(model_dir(&tmp.path().join("model"), true, 130), &device)
+        .expect("load");
+    let inputs = record_files(tmp.path());
+    let params = EmbedParams {
+        batch_size: 3,
+        chunk_rows: 7,
+        progress: false,
+    };
+    let (npy, ids) = (tmp.path().join("f.npy"), tmp.path().join("f.jsonl"));
+    e.embed_files(&inputs, &npy, &ids, &params).expect("files");
+    let records: Vec<BannerRecord> = inputs
+        .iter()
+        .flat_map(|p| {
+            let skip =
+                banner_parse::ReadOptions::default().on_bad_line(banner_parse::OnBadLine::Skip);
+            banner_parse::RecordReader::open(p, skip)
+                .expect("open")
+                .map(|r| r.expect("record"))
+        })
+        .collect();
+    assert_eq!(records.len(), banners().len());
+    let (npy2, ids2) = (tmp.path().join("r.npy"), tmp.path().join("r.jsonl"));
+    let s = e
+        .embed_records(&records, &npy2, &ids2, &params)
+        .expect("records");
+    assert_eq!(
+        (s.rows, s.embedded, s.bad_lines),
+        (records.len() as u64, records.len() as u64, 0)
+    );
+    // Same records, same chunks and batches: the same bytes.
+    assert_eq!(
+        std::fs::read(&ids).expect("ids"),
+        std::fs::read(&ids2).expect("ids")
+    );
+    assert_eq!(
+        std::fs::read(&npy).expect("npy"),
+        std::fs::read(&npy2).expect("npy")
+    );
+    // The same call again is a finished store: nothing embedded twice.
+    let again = e
+        .embed_records(records.iter(), &npy2, &ids2, &params)
+        .expect("again");
+    assert_eq!(
+        (again.resumed_from, again.embedded),
+        (records.len() as u64, 0)
+    );
+    // Other records (a filtered subset) are refused before anything is written.
+    let http_only = records.iter().filter(|r| r.banner.starts_with(b"HTTP"));
+    let err = e
+        .embed_records(http_only, &npy2, &ids2, &params)
+        .expect_err("other records");
+    assert!(
+        matches!(&err, Error::Resume { reason, .. } if reason.contains("records")),
+        "{err}"
+    );
 }
 
 #[test]

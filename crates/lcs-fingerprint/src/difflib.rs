@@ -1,136 +1,14 @@
-//! Python difflib's `SequenceMatcher.get_matching_blocks` (no junk, autojunk
-//! off), exactly, and the pairwise fold of the authors' published method.
+//! The pairwise fold of the authors' published method, on Python difflib's
+//! `SequenceMatcher.get_matching_blocks` (no junk, autojunk off).
 //!
-//! `find_longest_match` returns the longest matching block; among equally
-//! long ones the one that starts earliest in `a`, and of those the one that
-//! starts earliest in `b`. `get_matching_blocks` applies it recursively to the
-//! parts left and right of each block, sorts the blocks and merges those that
-//! are adjacent in both sequences.
-//!
-//! banner-parse exposes the same routine on byte strings
-//! (`banner_parse::matching_blocks`, used for its stable/dynamic labels);
-//! the fold needs one extension it does not have: symbols in `a` that match
-//! nothing (the gaps of the running pattern), so this module keeps a private
-//! matcher over `u16` symbols, tested against banner-parse's and CPython's.
+//! The matching blocks are `banner_parse`'s ([`SequenceMatcher`], generic
+//! over the symbol type, exactly difflib's within its work limit): the fold
+//! compares `u16` symbols, bytes plus gap symbols (>= 256) that match
+//! nothing.
+
+use banner_parse::{MatchBlock, SequenceMatcher};
 
 use crate::pattern::{Pattern, Token};
-
-/// A matching block: `a[a..a + size] == b[b..b + size]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Match {
-    pub a: usize,
-    pub b: usize,
-    pub size: usize,
-}
-
-/// The matching blocks of two byte strings (tests compare this with
-/// `banner_parse::matching_blocks` and with CPython).
-#[cfg(test)]
-fn matching_blocks(a: &[u8], b: &[u8]) -> Vec<Match> {
-    let a: Vec<u16> = a.iter().map(|&c| u16::from(c)).collect();
-    Matcher::new(b).blocks(&a)
-}
-
-/// Matching-block state for one `b` sequence; `a` may hold symbols >= 256,
-/// which never match (the fold uses them as gap sentinels).
-struct Matcher<'b> {
-    b: &'b [u8],
-    /// Positions of each byte in `b`, ascending (difflib's `b2j`).
-    b2j: Vec<Vec<u32>>,
-    prev: Vec<u32>,
-    cur: Vec<u32>,
-    prev_touched: Vec<usize>,
-    cur_touched: Vec<usize>,
-}
-
-impl<'b> Matcher<'b> {
-    fn new(b: &'b [u8]) -> Self {
-        let mut b2j = vec![Vec::new(); 256];
-        for (j, &c) in b.iter().enumerate() {
-            b2j[c as usize].push(j as u32);
-        }
-        Self {
-            b,
-            b2j,
-            prev: vec![0; b.len() + 1],
-            cur: vec![0; b.len() + 1],
-            prev_touched: Vec::new(),
-            cur_touched: Vec::new(),
-        }
-    }
-
-    /// difflib's `find_longest_match(alo, ahi, blo, bhi)` without junk.
-    fn longest(&mut self, a: &[u16], alo: usize, ahi: usize, blo: usize, bhi: usize) -> Match {
-        let mut best = Match {
-            a: alo,
-            b: blo,
-            size: 0,
-        };
-        for (i, &c) in a.iter().enumerate().take(ahi).skip(alo) {
-            if let Some(js) = self.b2j.get(c as usize) {
-                for &j in js {
-                    let j = j as usize;
-                    if j < blo {
-                        continue;
-                    }
-                    if j >= bhi {
-                        break;
-                    }
-                    // prev[j] holds the length of the match ending at (i - 1, j - 1).
-                    let k = self.prev[j] as usize + 1;
-                    self.cur[j + 1] = k as u32;
-                    self.cur_touched.push(j + 1);
-                    if k > best.size {
-                        best = Match {
-                            a: i + 1 - k,
-                            b: j + 1 - k,
-                            size: k,
-                        };
-                    }
-                }
-            }
-            for &t in &self.prev_touched {
-                self.prev[t] = 0;
-            }
-            self.prev_touched.clear();
-            std::mem::swap(&mut self.prev, &mut self.cur);
-            std::mem::swap(&mut self.prev_touched, &mut self.cur_touched);
-        }
-        for &t in &self.prev_touched {
-            self.prev[t] = 0;
-        }
-        self.prev_touched.clear();
-        best
-    }
-
-    fn blocks(&mut self, a: &[u16]) -> Vec<Match> {
-        let mut queue = vec![(0, a.len(), 0, self.b.len())];
-        let mut found = Vec::new();
-        while let Some((alo, ahi, blo, bhi)) = queue.pop() {
-            let m = self.longest(a, alo, ahi, blo, bhi);
-            if m.size > 0 {
-                if alo < m.a && blo < m.b {
-                    queue.push((alo, m.a, blo, m.b));
-                }
-                if m.a + m.size < ahi && m.b + m.size < bhi {
-                    queue.push((m.a + m.size, ahi, m.b + m.size, bhi));
-                }
-                found.push(m);
-            }
-        }
-        found.sort_unstable();
-        let mut merged: Vec<Match> = Vec::with_capacity(found.len());
-        for m in found {
-            match merged.last_mut() {
-                Some(last) if last.a + last.size == m.a && last.b + last.size == m.b => {
-                    last.size += m.size;
-                }
-                _ => merged.push(m),
-            }
-        }
-        merged
-    }
-}
 
 /// The authors' fold: start from the first value as one literal; fold in
 /// each further value with difflib's matching blocks, keeping blocks of at least
@@ -144,6 +22,8 @@ pub(crate) fn fold<S: AsRef<[u8]>>(values: &[S], min_len: usize) -> Option<Patte
     } else {
         vec![Token::Lit(first.to_vec())]
     };
+    let mut matcher = SequenceMatcher::new();
+    let mut wide_b: Vec<u16> = Vec::new();
     for v in &values[1..] {
         let b = v.as_ref();
         // Flatten: literals as bytes, each gap as a unique symbol >= 256.
@@ -157,16 +37,23 @@ pub(crate) fn fold<S: AsRef<[u8]>>(values: &[S], min_len: usize) -> Option<Patte
                 sentinel = sentinel.saturating_add(1);
             }
         }
-        let blocks = Matcher::new(b).blocks(&a);
+        wide_b.clear();
+        wide_b.extend(b.iter().map(|&c| u16::from(c)));
+        let blocks = matcher.matching_blocks(&a, &wide_b);
         let mut next = Vec::new();
         let (mut pa, mut pb) = (0, 0);
-        for m in blocks.into_iter().filter(|m| m.size >= min_len.max(1)) {
-            if m.a > pa || m.b > pb {
+        for MatchBlock {
+            a_start,
+            b_start,
+            len,
+        } in blocks.into_iter().filter(|m| m.len >= min_len.max(1))
+        {
+            if a_start > pa || b_start > pb {
                 next.push(Token::Gap);
             }
-            next.push(Token::Lit(b[m.b..m.b + m.size].to_vec()));
-            pa = m.a + m.size;
-            pb = m.b + m.size;
+            next.push(Token::Lit(b[b_start..b_start + len].to_vec()));
+            pa = a_start + len;
+            pb = b_start + len;
         }
         if pa < a.len() || pb < b.len() {
             next.push(Token::Gap);
@@ -180,45 +67,45 @@ pub(crate) fn fold<S: AsRef<[u8]>>(values: &[S], min_len: usize) -> Option<Patte
 mod tests {
     use super::*;
 
-    fn m(a: usize, b: usize, size: usize) -> Match {
-        Match { a, b, size }
+    /// The blocks of two byte strings compared as `u16` symbols, as the fold does.
+    fn wide_blocks(a: &[u8], b: &[u8]) -> Vec<(usize, usize, usize)> {
+        let wide = |s: &[u8]| s.iter().map(|&c| u16::from(c)).collect::<Vec<_>>();
+        banner_parse::matching_blocks(&wide(a), &wide(b))
+            .into_iter()
+            .map(|m| (m.a_start, m.b_start, m.len))
+            .collect()
     }
 
     /// Expected values computed with CPython 3 `difflib.SequenceMatcher(None, a, b, autojunk=False)`.
     #[test]
     fn matches_python_difflib() {
-        assert_eq!(
-            matching_blocks(b"qabxcd", b"abycdf"),
-            [m(1, 0, 2), m(4, 3, 2)]
-        );
-        assert_eq!(matching_blocks(b"abcd", b"bcde"), [m(1, 0, 3)]);
+        assert_eq!(wide_blocks(b"qabxcd", b"abycdf"), [(1, 0, 2), (4, 3, 2)]);
+        assert_eq!(wide_blocks(b"abcd", b"bcde"), [(1, 0, 3)]);
         // Tie-breaking: earliest in a, then earliest in b.
-        assert_eq!(matching_blocks(b"ab", b"abab"), [m(0, 0, 2)]);
-        assert_eq!(matching_blocks(b"abab", b"ab"), [m(0, 0, 2)]);
-        assert_eq!(matching_blocks(b"xab-ab", b"ab"), [m(1, 0, 2)]);
-        assert!(matching_blocks(b"", b"abc").is_empty());
-        assert!(matching_blocks(b"abc", b"xyz").is_empty());
+        assert_eq!(wide_blocks(b"ab", b"abab"), [(0, 0, 2)]);
+        assert_eq!(wide_blocks(b"abab", b"ab"), [(0, 0, 2)]);
+        assert_eq!(wide_blocks(b"xab-ab", b"ab"), [(1, 0, 2)]);
+        assert!(wide_blocks(b"", b"abc").is_empty());
+        assert!(wide_blocks(b"abc", b"xyz").is_empty());
         // The recursion on both sides of the longest block.
         assert_eq!(
-            matching_blocks(
+            wide_blocks(
                 b"private Thread currentThread;",
                 b"private volatile Thread currentThread;"
             ),
-            [m(0, 0, 6), m(6, 15, 23)]
+            [(0, 0, 6), (6, 15, 23)]
         );
     }
 
     proptest::proptest! {
+        /// `u16` symbols (the fold's) give the same blocks as bytes.
         #[test]
-        fn same_blocks_as_banner_parse(a in "[abc ]{0,30}", b in "[abc ]{0,30}") {
-            let ours: Vec<(usize, usize, usize)> =
-                matching_blocks(a.as_bytes(), b.as_bytes()).iter().map(|m| (m.a, m.b, m.size)).collect();
-            let theirs: Vec<(usize, usize, usize)> = banner_parse::matching_blocks(a.as_bytes(), b.as_bytes())
+        fn wide_symbols_same_blocks_as_bytes(a in "[abc ]{0,30}", b in "[abc ]{0,30}") {
+            let bytes: Vec<(usize, usize, usize)> = banner_parse::matching_blocks(a.as_bytes(), b.as_bytes())
                 .iter()
-                .filter(|m| m.len > 0)
                 .map(|m| (m.a_start, m.b_start, m.len))
                 .collect();
-            proptest::prop_assert_eq!(ours, theirs);
+            proptest::prop_assert_eq!(wide_blocks(a.as_bytes(), b.as_bytes()), bytes);
         }
     }
 
@@ -226,8 +113,7 @@ mod tests {
     fn no_autojunk_on_long_inputs() {
         // With autojunk, difflib would treat the popular 'a' of a >200-byte b as junk.
         let b: Vec<u8> = std::iter::repeat_n(b'a', 300).collect();
-        let a = b"xaaay";
-        assert_eq!(matching_blocks(a, &b), [m(1, 0, 3)]);
+        assert_eq!(wide_blocks(b"xaaay", &b), [(1, 0, 3)]);
     }
 
     #[test]

@@ -64,6 +64,20 @@ pub enum Error {
     /// Serializing a fingerprint failed.
     #[error("serializing a fingerprint: {0}")]
     Json(#[from] serde_json::Error),
+    /// A line of a fingerprints file ([`read_jsonl`](crate::read_jsonl)) is not a fingerprint.
+    #[error("{path}:{line}: not a fingerprint: {source}")]
+    FingerprintsJson {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The comparison with Recog failed (a pattern that does not compile, invalid params).
+    #[error("comparing with Recog: {0}")]
+    Recog(#[from] recog_compat::Error),
 }
 
 /// Invalid values of [`FingerprintParams`](crate::FingerprintParams).

@@ -1,5 +1,6 @@
 //! Per-header fingerprint generation from cluster memberships: draws,
-//! pooling, sanitizing, scoring.
+//! pooling, sanitizing, scoring (the algorithm; its parameters are in
+//! `params.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -9,24 +10,11 @@ use rand::SeedableRng as _;
 use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ParamsError, Result};
+use crate::error::{Error, Result};
+use crate::params::{Method, ValidFingerprintParams};
 use crate::pattern::Pattern;
 use crate::pieces::PieceFinder;
-use crate::sanitize::{self, DEFAULT_COOKIE_ATTRIBUTES, SanitizeOptions};
-
-/// How the common pieces of one draw are found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// k strings at once: longest common substring of all of them, split,
-    /// recurse (see [`CommonPieces`](crate::CommonPieces)).
-    #[default]
-    Lcs,
-    /// The authors' published method: fold the values pairwise with difflib's
-    /// matching blocks (`get_matching_blocks`, autojunk off), keeping blocks
-    /// of at least `min_piece_len` bytes.
-    Difflib,
-}
+use crate::sanitize::{self, SanitizeOptions};
 
 /// One clustering of the banners: a label per banner, `None` for noise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,259 +60,8 @@ pub struct Fingerprint {
     pub draws: usize,
     /// Every cluster whose draws produced it (pooled over clusterings).
     pub sources: Vec<ClusterRef>,
-    /// A few distinct sample values, escaped for display with `banner_parse::escape_bytes`.
+    /// A few distinct sample values, escaped for display with `bannerlm_base::escape_bytes`.
     pub examples: Vec<String>,
-}
-
-/// Parameters of fingerprint generation (unchecked; see [`FingerprintParams::check`]).
-///
-/// ```
-/// use lcs_fingerprint::{Clustering, FingerprintParams};
-///
-/// let banners: Vec<Vec<u8>> = (0..6)
-///     .map(|i| {
-///         let (server, cookie) = if i < 3 { ("nginx/1.18.0", "sid") } else { ("Apache/2.4.41 (Ubuntu)", "PHPSESSID") };
-///         let id = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-///         format!("HTTP/1.1 200 OK\r\nServer: {server}\r\nSet-Cookie: {cookie}={id:x}; path=/\r\n\r\n").into_bytes()
-///     })
-///     .collect();
-/// let clusters = Clustering { name: "0.05".into(), labels: vec![Some(0), Some(0), Some(0), Some(1), Some(1), Some(1)] };
-/// let fps = FingerprintParams::default().k(3).n_draws(5).seed(7).generate(&banners, &[clusters])?;
-/// let server: Vec<&str> = fps.iter().filter(|f| f.header == "Server").map(|f| f.regex.as_str()).collect();
-/// assert!(server.contains(&r"^nginx/(?P<version>[0-9]+(?:\.[0-9]+)*(?:[a-z]+[0-9]*)?)$"), "{fps:#?}");
-/// assert!(fps.iter().any(|f| f.regex == "^PHPSESSID=[^;]*(?:;.*)?$" && f.precision == 1.0), "{fps:#?}");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-#[must_use]
-pub struct FingerprintParams(FingerprintValidParams);
-
-/// Checked parameters of fingerprint generation (getters only).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FingerprintValidParams {
-    headers: Vec<String>,
-    k: usize,
-    n_draws: usize,
-    min_piece_len: usize,
-    min_samples: usize,
-    seed: u64,
-    method: Method,
-    versions: bool,
-    cookie_tail: bool,
-    collapse: bool,
-    cookie_headers: Vec<String>,
-    cookie_attributes: Vec<String>,
-    min_precision: f64,
-    max_examples: usize,
-    max_occurrences: usize,
-    max_value_len: usize,
-}
-
-impl Default for FingerprintParams {
-    /// The paper's settings: Server, Set-Cookie and WWW-Authenticate; 100
-    /// draws of 10 values; pieces of at least 5 bytes; the k-string LCS
-    /// method; all sanitizing on; no precision filter.
-    fn default() -> Self {
-        Self(FingerprintValidParams {
-            headers: ["Server", "Set-Cookie", "WWW-Authenticate"]
-                .map(String::from)
-                .to_vec(),
-            k: 10,
-            n_draws: 100,
-            min_piece_len: 5,
-            min_samples: 2,
-            seed: 0,
-            method: Method::Lcs,
-            versions: true,
-            cookie_tail: true,
-            collapse: true,
-            cookie_headers: vec!["Set-Cookie".to_owned()],
-            cookie_attributes: DEFAULT_COOKIE_ATTRIBUTES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
-            min_precision: 0.0,
-            max_examples: 3,
-            max_occurrences: 8,
-            max_value_len: 1024,
-        })
-    }
-}
-
-impl FingerprintParams {
-    /// The default parameters (see [`Default`]).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Header names to fingerprint (ASCII case-insensitive).
-    pub fn headers<S: Into<String>>(mut self, headers: impl IntoIterator<Item = S>) -> Self {
-        self.0.headers = headers.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Values per draw (paper: 10). At least 2.
-    pub fn k(mut self, k: usize) -> Self {
-        self.0.k = k;
-        self
-    }
-
-    /// Draws per cluster, header and occurrence (paper: 100). At least 1.
-    pub fn n_draws(mut self, n: usize) -> Self {
-        self.0.n_draws = n;
-        self
-    }
-
-    /// Shortest literal piece kept (the authors' code: 5). At least 1.
-    pub fn min_piece_len(mut self, n: usize) -> Self {
-        self.0.min_piece_len = n;
-        self
-    }
-
-    /// Fewest values a cluster must have for a header before it is
-    /// fingerprinted (a cluster with fewer than `k` but at least this many is
-    /// drawn once, whole). In `1..=k`.
-    pub fn min_samples(mut self, n: usize) -> Self {
-        self.0.min_samples = n;
-        self
-    }
-
-    /// Seed of the draws; each (clustering, cluster, header, occurrence)
-    /// gets its own stream derived from it, so results do not depend on
-    /// processing order.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.0.seed = seed;
-        self
-    }
-
-    /// How common pieces are found.
-    pub fn method(mut self, method: Method) -> Self {
-        self.0.method = method;
-        self
-    }
-
-    /// Generalise version numbers into `(?P<version>...)` (default on).
-    pub fn versions(mut self, on: bool) -> Self {
-        self.0.versions = on;
-        self
-    }
-
-    /// Trim cookie attribute residue into an optional tail (default on).
-    pub fn cookie_tail(mut self, on: bool) -> Self {
-        self.0.cookie_tail = on;
-        self
-    }
-
-    /// Collapse near-duplicates that differ only in digits, and let digit
-    /// runs that touch a gap join it (default on).
-    pub fn collapse(mut self, on: bool) -> Self {
-        self.0.collapse = on;
-        self
-    }
-
-    /// Headers whose values are cookies (default `Set-Cookie`).
-    pub fn cookie_headers<S: Into<String>>(mut self, headers: impl IntoIterator<Item = S>) -> Self {
-        self.0.cookie_headers = headers.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Cookie attribute names whose residue is trimmed (default:
-    /// [`DEFAULT_COOKIE_ATTRIBUTES`]).
-    pub fn cookie_attributes<S: Into<String>>(
-        mut self,
-        names: impl IntoIterator<Item = S>,
-    ) -> Self {
-        self.0.cookie_attributes = names.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Drop fingerprints whose precision is below this (default 0: keep all).
-    pub fn min_precision(mut self, p: f64) -> Self {
-        self.0.min_precision = p;
-        self
-    }
-
-    /// Examples kept per fingerprint (default 3).
-    pub fn max_examples(mut self, n: usize) -> Self {
-        self.0.max_examples = n;
-        self
-    }
-
-    /// Occurrences of a repeated header fingerprinted separately (the first
-    /// `n` Set-Cookie lines, say; default 8).
-    pub fn max_occurrences(mut self, n: usize) -> Self {
-        self.0.max_occurrences = n;
-        self
-    }
-
-    /// Values longer than this many bytes are left out of the draws (they
-    /// are still scored); bounds the work and memory an oversized,
-    /// attacker-controlled header can cost (default 1024: the recursion is
-    /// linear per level but as deep as the number of pieces, so long values
-    /// made of many equal-length pieces cost quadratic time; see
-    /// docs/PERFORMANCE.md). At least 1.
-    pub fn max_value_len(mut self, n: usize) -> Self {
-        self.0.max_value_len = n;
-        self
-    }
-
-    /// Validates the parameters.
-    ///
-    /// # Errors
-    ///
-    /// The first invalid value, as a [`ParamsError`].
-    pub fn check(self) -> Result<FingerprintValidParams, ParamsError> {
-        self.check_ref()?;
-        Ok(self.0)
-    }
-
-    /// Validates the parameters without consuming them.
-    ///
-    /// # Errors
-    ///
-    /// The first invalid value, as a [`ParamsError`].
-    pub fn check_ref(&self) -> Result<&FingerprintValidParams, ParamsError> {
-        let p = &self.0;
-        if p.k < 2 {
-            return Err(ParamsError::K(p.k));
-        }
-        if p.n_draws == 0 {
-            return Err(ParamsError::Draws);
-        }
-        if p.min_piece_len == 0 {
-            return Err(ParamsError::MinPieceLen);
-        }
-        if p.min_samples == 0 || p.min_samples > p.k {
-            return Err(ParamsError::MinSamples(p.min_samples));
-        }
-        if p.headers.is_empty() || p.headers.iter().any(String::is_empty) {
-            return Err(ParamsError::Headers);
-        }
-        if !(0.0..=1.0).contains(&p.min_precision) {
-            return Err(ParamsError::MinPrecision(p.min_precision));
-        }
-        if p.max_examples == 0 {
-            return Err(ParamsError::MaxExamples);
-        }
-        if p.max_value_len == 0 {
-            return Err(ParamsError::MaxValueLen);
-        }
-        Ok(p)
-    }
-
-    /// Validates, then generates (see [`FingerprintValidParams::generate`]).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Params`] for invalid parameters, else as
-    /// [`FingerprintValidParams::generate`].
-    pub fn generate<B: AsRef<[u8]>>(
-        &self,
-        banners: &[B],
-        clusterings: &[Clustering],
-    ) -> Result<Vec<Fingerprint>> {
-        self.check_ref()?.generate(banners, clusterings)
-    }
 }
 
 /// A pooled pattern: where it came from and the samples that produced it.
@@ -351,72 +88,7 @@ impl<'a> Pooled<'a> {
     }
 }
 
-impl FingerprintValidParams {
-    /// Header names.
-    pub fn headers(&self) -> &[String] {
-        &self.headers
-    }
-    /// Values per draw.
-    pub fn k(&self) -> usize {
-        self.k
-    }
-    /// Draws per cluster, header and occurrence.
-    pub fn n_draws(&self) -> usize {
-        self.n_draws
-    }
-    /// Shortest literal piece.
-    pub fn min_piece_len(&self) -> usize {
-        self.min_piece_len
-    }
-    /// Fewest values needed to fingerprint a header of a cluster.
-    pub fn min_samples(&self) -> usize {
-        self.min_samples
-    }
-    /// Seed.
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-    /// Method.
-    pub fn method(&self) -> Method {
-        self.method
-    }
-    /// Whether versions are generalised.
-    pub fn versions(&self) -> bool {
-        self.versions
-    }
-    /// Whether cookie residue is trimmed.
-    pub fn cookie_tail(&self) -> bool {
-        self.cookie_tail
-    }
-    /// Whether near-duplicates collapse.
-    pub fn collapse(&self) -> bool {
-        self.collapse
-    }
-    /// Cookie headers.
-    pub fn cookie_headers(&self) -> &[String] {
-        &self.cookie_headers
-    }
-    /// Cookie attribute names.
-    pub fn cookie_attributes(&self) -> &[String] {
-        &self.cookie_attributes
-    }
-    /// Precision filter.
-    pub fn min_precision(&self) -> f64 {
-        self.min_precision
-    }
-    /// Examples per fingerprint.
-    pub fn max_examples(&self) -> usize {
-        self.max_examples
-    }
-    /// Occurrences of a repeated header fingerprinted.
-    pub fn max_occurrences(&self) -> usize {
-        self.max_occurrences
-    }
-    /// Longest value drawn.
-    pub fn max_value_len(&self) -> usize {
-        self.max_value_len
-    }
-
+impl ValidFingerprintParams {
     /// The raw pattern of one draw of values (the configured method and
     /// minimum piece length, no sanitizing); `None` when it has no literal.
     ///
@@ -710,7 +382,7 @@ impl FingerprintValidParams {
                     .samples
                     .iter()
                     .take(self.max_examples)
-                    .map(|s| banner_parse::escape_bytes(s))
+                    .map(|s| bannerlm_base::escape_bytes(s))
                     .collect(),
             });
         }
@@ -745,9 +417,50 @@ pub fn write_jsonl<W: Write>(fingerprints: &[Fingerprint], mut writer: W) -> Res
     writer.flush().map_err(Error::Write)
 }
 
+/// Reads fingerprints written by [`write_jsonl`] (blank lines are skipped).
+///
+/// ```
+/// use lcs_fingerprint::{Fingerprint, read_jsonl, write_jsonl};
+/// let fp: Fingerprint = serde_json::from_value(serde_json::json!({
+///     "header": "Server", "regex": "^nginx", "clustering": "eps=0.1", "cluster": 0,
+///     "support": 2, "cluster_size": 2, "matched": 2, "precision": 1.0, "draws": 1,
+///     "sources": [], "examples": []
+/// }))?;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("fingerprints.jsonl");
+/// write_jsonl(&[fp.clone(), fp], std::fs::File::create(&path)?)?;
+/// assert_eq!(read_jsonl(&path)?.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Io`] when the file cannot be read, [`Error::FingerprintsJson`] (with file and
+/// line) for a line that is not a fingerprint.
+pub fn read_jsonl(path: impl AsRef<std::path::Path>) -> Result<Vec<Fingerprint>> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|source| Error::FingerprintsJson {
+                path: path.to_path_buf(),
+                line: i + 1,
+                source,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ParamsError;
+    use crate::params::FingerprintParams;
     use crate::pattern::compile_regex;
     use proptest::prelude::*;
 
@@ -808,7 +521,7 @@ mod tests {
     fn autotraits() {
         fn has<T: Send + Sync + Unpin>() {}
         has::<FingerprintParams>();
-        has::<FingerprintValidParams>();
+        has::<ValidFingerprintParams>();
         has::<Fingerprint>();
         has::<Error>();
     }
@@ -1003,7 +716,7 @@ mod tests {
                             re.is_match(s),
                             "{method:?} {} vs {}",
                             pat.regex(),
-                            banner_parse::escape_bytes(s)
+                            bannerlm_base::escape_bytes(s)
                         );
                     }
                 }

@@ -21,12 +21,12 @@ It does not depend on the model.
   first string (linear in the total length) where the filter cannot decide;
   every string is split at its leftmost occurrence and both sides are
   searched again, giving the ordered pieces of the `A.*B.*C` structure, each
-  at least `min_len` bytes. The [`pieces`] module documents the rule and
+  at least `min_len` bytes. [`CommonPieces`] documents the rule and
   where the choice of occurrence matters (the optimum is NP-hard in general).
 - [`Method::Difflib`]: the authors' published method, which folds the k
   values pairwise with Python difflib's `get_matching_blocks` (no junk,
-  autojunk off; reproduced exactly, as `banner_parse::matching_blocks` is,
-  plus gap symbols that match nothing): pieces of at least 5 bytes,
+  autojunk off: `banner_parse::SequenceMatcher`, generic over the symbol
+  type, here bytes plus gap symbols that match nothing): pieces of at least 5 bytes,
   escaped, gaps as `.*`, anchored at the start unless a gap leads, `$`
   unless a gap ends it, bare `.*` dropped.
 - [`Pattern`]: literals, gaps and the sanitizer's generalisations, rendered
@@ -42,6 +42,23 @@ It does not depend on the model.
 - [`ClusterLabels`]: a lenient reader of cluster-label JSONL; output as
   JSONL ([`write_jsonl`]) or as a Recog XML database ([`to_recog`], through
   `recog-compat`).
+- [`score_fingerprints`]: each fingerprint's majority product and its share
+  among the fingerprint's matches, against known products ([`FingerprintScore`]).
+
+# API
+
+- Generation: [`FingerprintParams`] -> [`FingerprintParams::check`] ->
+  [`ValidFingerprintParams`] (`generate`, `pattern`, `raw_pattern`), with
+  [`Method`]; inputs [`Clustering`] (or [`ClusterLabels`] read from JSONL),
+  outputs [`Fingerprint`] with [`ClusterRef`]s; [`write_jsonl`], [`read_jsonl`];
+  [`FingerprintSummary`].
+- Pieces and patterns: [`CommonPieces`], [`PieceFinder`], [`Piece`];
+  [`Pattern`], [`Token`], [`compile_regex`];
+  [`DEFAULT_COOKIE_ATTRIBUTES`].
+- Recog: [`to_recog`], [`recog_matches`]; [`compare_with_recog`] ->
+  [`RecogComparison`] of [`HeaderRecovery`] digests.
+- Scoring against known products: [`score_fingerprints`], [`FingerprintScore`].
+- Errors: [`Error`], [`ParamsError`], [`Result`].
 
 # Example: common pieces and a regex
 
@@ -85,22 +102,25 @@ assert!(fps.iter().any(|f| f.regex == "^SESSIONID[0-9]+=[^;]*(?:;.*)?$"), "{fps:
 None: the crate has no optional features.
 */
 
+mod compare;
 mod difflib;
 mod error;
 mod generate;
 mod labels;
+mod params;
 mod pattern;
-pub mod pieces;
+mod pieces;
 mod recog;
 mod sanitize;
+mod score;
 
+pub use compare::{FingerprintSummary, HeaderRecovery, RecogComparison, compare_with_recog};
 pub use error::{Error, ParamsError, Result};
-pub use generate::{
-    ClusterRef, Clustering, Fingerprint, FingerprintParams, FingerprintValidParams, Method,
-    write_jsonl,
-};
+pub use generate::{ClusterRef, Clustering, Fingerprint, read_jsonl, write_jsonl};
 pub use labels::ClusterLabels;
+pub use params::{FingerprintParams, Method, ValidFingerprintParams};
 pub use pattern::{Pattern, Token, compile_regex};
 pub use pieces::{CommonPieces, Piece, PieceFinder};
 pub use recog::{recog_matches, to_recog};
 pub use sanitize::DEFAULT_COOKIE_ATTRIBUTES;
+pub use score::{FingerprintScore, score_fingerprints};

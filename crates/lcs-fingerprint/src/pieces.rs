@@ -1,57 +1,7 @@
 //! Common pieces of k strings at once: the longest common substring of all
 //! k strings (q-gram filter, suffix automaton where the filter cannot
-//! decide), then recursion on the left and right parts.
-//!
-//! # The rule
-//!
-//! 1. Among the current segments (one per string), find a longest substring
-//!    common to all of them. Among several longest common substrings the one
-//!    whose first occurrence in the segment of the **first** string is
-//!    leftmost wins (the search is anchored on the first string).
-//! 2. If it is shorter than `min_len`, stop: the segments are a gap.
-//! 3. Otherwise split every segment at the **leftmost** occurrence of that
-//!    substring (in the first string: the occurrence found in step 1, which is
-//!    also the leftmost) and recurse on the left parts, then on the right parts.
-//!
-//! The result is an ordered sequence of pieces that occur, in that order and
-//! without overlapping, in every string (the `A.*B.*C` structure). Each piece
-//! is a longest common substring of the segments it was found in, so no piece
-//! can be extended by a character common to all strings, and no gap tuple has
-//! a common substring of `min_len` or more.
-//!
-//! Where the choice matters: when the chosen substring occurs more than once
-//! in a string, a different occurrence gives different left and right parts,
-//! and so possibly more (or longer) further pieces. Choosing, over all
-//! occurrences in all strings, the sequence with the most matched characters
-//! is NP-hard for unbounded k (it contains the longest common subsequence
-//! problem of k strings); the greedy rule above is linear per level and is
-//! what the paper's "longest common substring" wording describes.
-//!
-//! # Cost
-//!
-//! Step 1 is answered by a q-gram filter computed once per call, and by the
-//! automaton only where the filter cannot decide; the result is the same
-//! either way (tests compare both on random and on header-value groups).
-//!
-//! - Once over the whole strings (linear in their total length): which
-//!   positions of the first string start a q-gram (`q = min(min_len, 8)`
-//!   bytes) that occurs in every other string. A common substring of length
-//!   `L >= q` covers `L - q + 1` consecutive such candidate positions, so
-//!   the longest run of candidates inside a node's first segment (leftmost
-//!   on ties) bounds the node's answer from above.
-//! - Per node: when no run is long enough, the node is a gap; when the
-//!   run's window occurs as a whole in every other segment (one substring
-//!   search each), it is the answer; otherwise (rare on header values) the
-//!   node builds one automaton on the first string's segment and runs every
-//!   other segment through it, linear in the total length of its segments.
-//! - When all segments are equal (common within a cluster) the node costs
-//!   one comparison.
-//!
-//! On groups of 10 realistic header values every node is decided by the
-//! filter, so a group costs about one pass over its bytes plus a few
-//! substring searches per piece; the automaton bounds the worst case at
-//! linear work per node times the depth of the recursion (about the number
-//! of pieces).
+//! decide), then recursion on the left and right parts. The rule and its
+//! cost are documented on [`CommonPieces`].
 
 use std::hash::{BuildHasher, RandomState};
 
@@ -66,7 +16,58 @@ pub struct Piece {
     pub starts: Vec<usize>,
 }
 
-/// The ordered common pieces of a set of strings (see the [module docs](self)).
+/// The ordered common pieces of a set of strings.
+///
+/// # The rule
+///
+/// 1. Among the current segments (one per string), find a longest substring
+///    common to all of them. Among several longest common substrings the one
+///    whose first occurrence in the segment of the **first** string is
+///    leftmost wins (the search is anchored on the first string).
+/// 2. If it is shorter than `min_len`, stop: the segments are a gap.
+/// 3. Otherwise split every segment at the **leftmost** occurrence of that
+///    substring (in the first string: the occurrence found in step 1, which is
+///    also the leftmost) and recurse on the left parts, then on the right parts.
+///
+/// The result is an ordered sequence of pieces that occur, in that order and
+/// without overlapping, in every string (the `A.*B.*C` structure). Each piece
+/// is a longest common substring of the segments it was found in, so no piece
+/// can be extended by a character common to all strings, and no gap tuple has
+/// a common substring of `min_len` or more.
+///
+/// Where the choice matters: when the chosen substring occurs more than once
+/// in a string, a different occurrence gives different left and right parts,
+/// and so possibly more (or longer) further pieces. Choosing, over all
+/// occurrences in all strings, the sequence with the most matched characters
+/// is NP-hard for unbounded k (it contains the longest common subsequence
+/// problem of k strings); the greedy rule above is linear per level and is
+/// what the paper's "longest common substring" wording describes.
+///
+/// # Cost
+///
+/// Step 1 is answered by a q-gram filter computed once per call, and by the
+/// automaton only where the filter cannot decide; the result is the same
+/// either way (tests compare both on random and on header-value groups).
+///
+/// - Once over the whole strings (linear in their total length): which
+///   positions of the first string start a q-gram (`q = min(min_len, 8)`
+///   bytes) that occurs in every other string. A common substring of length
+///   `L >= q` covers `L - q + 1` consecutive such candidate positions, so
+///   the longest run of candidates inside a node's first segment (leftmost
+///   on ties) bounds the node's answer from above.
+/// - Per node: when no run is long enough, the node is a gap; when the
+///   run's window occurs as a whole in every other segment (one substring
+///   search each), it is the answer; otherwise (rare on header values) the
+///   node builds one automaton on the first string's segment and runs every
+///   other segment through it, linear in the total length of its segments.
+/// - When all segments are equal (common within a cluster) the node costs
+///   one comparison.
+///
+/// On groups of 10 realistic header values every node is decided by the
+/// filter, so a group costs about one pass over its bytes plus a few
+/// substring searches per piece; the automaton bounds the worst case at
+/// linear work per node times the depth of the recursion (about the number
+/// of pieces).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CommonPieces {
     /// The pieces, in order of occurrence.

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo bench --bench lcs -- --test      # writes the shared groups file
-//! python3 benches/python/lcs_baseline.py "$(cat /tmp/bannerlm-lcs-bench-groups.path)" \
+//! python3 benches/python/lcs_baseline.py "$(cat "${TMPDIR:-/tmp}/bannerlm-lcs-bench-groups.path")" \
 //!     --emit-parity crates/lcs-fingerprint/tests/data/difflib_parity.jsonl --limit 110
 //! ```
 

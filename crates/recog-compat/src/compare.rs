@@ -25,8 +25,8 @@ use std::collections::HashMap;
 
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::flags::Flags;
 use crate::matcher::{CompiledPattern, MatcherBuilder, MatcherOptions, banner_text};
-use crate::translate::Flags;
 
 /// The HTTP headers the paper compares, with their Recog databases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,7 +93,8 @@ pub struct CorpusBanner {
     pub headers: Vec<(String, Vec<u8>)>,
 }
 
-/// Thresholds of the comparison. [`CompareParams::check`] validates them.
+/// Thresholds of the comparison (unchecked); [`check`](CompareParams::check) gives
+/// [`ValidCompareParams`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompareParams {
     /// Best overlap at which a Recog pattern counts as recovered (0.9).
@@ -124,7 +125,15 @@ impl CompareParams {
     ///
     /// # Errors
     /// [`Error::InvalidParams`] naming the bad field.
-    pub fn check(self) -> Result<Self> {
+    ///
+    /// ```
+    /// use recog_compat::CompareParams;
+    /// let valid = CompareParams::default().check()?;
+    /// assert_eq!(valid.recovered_overlap(), 0.9);
+    /// assert!(CompareParams { containment: 0.0, ..CompareParams::default() }.check().is_err());
+    /// # Ok::<(), recog_compat::Error>(())
+    /// ```
+    pub fn check(self) -> Result<ValidCompareParams> {
         let unit = |x: f64| x > 0.0 && x <= 1.0;
         if !unit(self.recovered_overlap) {
             return Err(Error::InvalidParams(
@@ -139,7 +148,33 @@ impl CompareParams {
         if !unit(self.containment) {
             return Err(Error::InvalidParams("containment must be in (0, 1]".into()));
         }
-        Ok(self)
+        Ok(ValidCompareParams(self))
+    }
+}
+
+/// Checked comparison thresholds; created by [`CompareParams::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidCompareParams(CompareParams);
+
+impl ValidCompareParams {
+    /// Best overlap at which a Recog pattern counts as recovered.
+    pub fn recovered_overlap(&self) -> f64 {
+        self.0.recovered_overlap
+    }
+
+    /// Coverage a partial recovery must exceed.
+    pub fn partial_coverage(&self) -> f64 {
+        self.0.partial_coverage
+    }
+
+    /// Share of a generated pattern's banners that must lie in a Recog pattern.
+    pub fn containment(&self) -> f64 {
+        self.0.containment
+    }
+
+    /// Matcher options for Recog's and the generated patterns.
+    pub fn matcher(&self) -> &MatcherOptions {
+        &self.0.matcher
     }
 }
 
@@ -249,18 +284,13 @@ pub fn compare(
     let params = params.check()?;
     let mut out = Vec::with_capacity(recog.len());
     for &(header, db) in recog {
-        let matcher = MatcherBuilder::new()
-            .prefilter(params.matcher.prefilter)
-            .backtrack_limit(params.matcher.backtrack_limit)
-            .size_limit(params.matcher.size_limit)
-            .set_chunk(params.matcher.set_chunk)
-            .build(db)?;
+        let matcher = MatcherBuilder::from(params.matcher().clone()).build(db)?;
         let mut ours = Vec::new();
         for (i, g) in generated.iter().enumerate() {
             if HttpHeader::from_name(&g.header) != Some(header) {
                 continue;
             }
-            let re = CompiledPattern::new(&g.pattern, Flags::default(), &params.matcher).map_err(
+            let re = CompiledPattern::new(&g.pattern, Flags::default(), params.matcher()).map_err(
                 |e| Error::Fingerprint {
                     path: "<generated>".into(),
                     line: i + 1,
@@ -328,7 +358,7 @@ pub fn compare(
         // Generated patterns inside each Recog pattern.
         let mut inside: HashMap<usize, Vec<usize>> = HashMap::new();
         for (&(r, o), &n) in &inter {
-            if n as f64 >= params.containment * ours_sets[o].len() as f64 {
+            if n as f64 >= params.containment() * ours_sets[o].len() as f64 {
                 inside.entry(r).or_default().push(o);
             }
         }
@@ -369,12 +399,12 @@ pub fn compare(
                 continue;
             }
             let inside_coverage = covered[r] as f64 / set.len() as f64;
-            let recovery = if best[r].0 >= params.recovered_overlap {
+            let recovery = if best[r].0 >= params.recovered_overlap() {
                 recovered += 1;
                 rec_labels += labelled_by[r];
                 part_labels += labelled_by[r];
                 Recovery::Recovered
-            } else if inside_coverage > params.partial_coverage {
+            } else if inside_coverage > params.partial_coverage() {
                 partial += 1;
                 part_labels += labelled_by[r];
                 Recovery::Partial

@@ -7,10 +7,10 @@ use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::error::{Error, Result};
-use crate::translate::Flags;
+use crate::flags::Flags;
 
 /// Recog's default database preference (`Recog::DB::DEFAULT_FP_PREFERENCE`).
-pub const DEFAULT_PREFERENCE: f64 = 0.10;
+pub(crate) const DEFAULT_PREFERENCE: f64 = 0.10;
 
 /// The largest database file [`Database::from_path`] reads, in bytes (Recog's largest,
 /// `snmp_sysdescr.xml`, is about 0.5 MB). A larger file is an [`Error::TooLarge`], found
@@ -60,7 +60,7 @@ pub struct Database {
     pub protocol: String,
     /// The `database_type` attribute (empty if absent).
     pub database_type: String,
-    /// The `preference` attribute (default [`DEFAULT_PREFERENCE`]).
+    /// The `preference` attribute (default 0.10, Recog's `DEFAULT_FP_PREFERENCE`).
     pub preference: f64,
     /// The fingerprints in file order (Recog tries them in this order).
     pub fingerprints: Vec<Fingerprint>,

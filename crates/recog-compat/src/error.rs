@@ -44,6 +44,18 @@ impl<E: fmt::Display> fmt::Display for ShowErr<'_, E> {
     }
 }
 
+/// Displays `": cause"` after a message when there is a cause (itself terminal-safe).
+pub(crate) struct ShowCause<'a>(pub(crate) &'a Option<Box<Error>>);
+
+impl fmt::Display for ShowCause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(e) => write!(f, ": {e}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Displays text escaped with [`Escaped`].
 pub(crate) fn show(s: &str) -> Escaped<'_> {
     Escaped(s.as_bytes())
@@ -248,12 +260,15 @@ pub enum Error {
     #[error("invalid parameter: {}", show(.0))]
     InvalidParams(String),
     /// A fingerprint handed to the exporter cannot be written as valid Recog XML.
-    #[error("export of fingerprint {index}: {message}")]
+    #[error("export of fingerprint {index}: {message}{}", ShowCause(.source))]
     Export {
         /// Index of the fingerprint in the export input.
         index: usize,
         /// What is wrong (input quoted in it is already escaped).
         message: String,
+        /// The translation or compilation error, when the pattern does not compile.
+        #[source]
+        source: Option<Box<Error>>,
     },
 }
 

@@ -20,8 +20,8 @@ use base64::Engine as _;
 
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::flags::Flags;
 use crate::matcher::{CompiledPattern, MatcherOptions};
-use crate::translate::Flags;
 
 /// A param of an exported fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl ExportDatabase {
     ///
     /// # Errors
     /// [`Error::Export`] with the fingerprint index, or [`Error::InvalidParams`].
-    pub fn check(&self) -> Result<()> {
+    pub fn validate(&self) -> Result<()> {
         if self.fingerprints.is_empty() {
             return Err(Error::InvalidParams(
                 "a Recog database needs at least one fingerprint".into(),
@@ -96,8 +96,16 @@ impl ExportDatabase {
         }
         let opts = MatcherOptions::default();
         for (index, fp) in self.fingerprints.iter().enumerate() {
-            let e = |message: String| Error::Export { index, message };
-            CompiledPattern::new(&fp.pattern, fp.flags, &opts).map_err(|x| e(x.to_string()))?;
+            let e = |message: String| Error::Export {
+                index,
+                message,
+                source: None,
+            };
+            CompiledPattern::new(&fp.pattern, fp.flags, &opts).map_err(|x| Error::Export {
+                index,
+                message: "the pattern does not compile".into(),
+                source: Some(Box::new(x)),
+            })?;
             if let Some(c) = fp.pattern.chars().find(|&c| !xml_char(c)) {
                 return Err(e(format!(
                     "the pattern holds the character {}, which XML 1.0 cannot carry; write it as an escape",
@@ -145,10 +153,10 @@ impl ExportDatabase {
         Ok(())
     }
 
-    /// Renders the database as Recog XML after [`Self::check`].
+    /// Renders the database as Recog XML after [`Self::validate`].
     ///
     /// # Errors
-    /// As [`Self::check`].
+    /// As [`Self::validate`].
     ///
     /// ```
     /// use recog_compat::{Database, ExportDatabase, ExportExample, ExportFingerprint, ExportParam};
@@ -176,7 +184,7 @@ impl ExportDatabase {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn to_xml(&self) -> Result<String> {
-        self.check()?;
+        self.validate()?;
         let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<fingerprints");
         attr(&mut x, "matches", &self.matches, true, false);
         attr(&mut x, "protocol", &self.protocol, false, false);
@@ -227,7 +235,7 @@ impl ExportDatabase {
     /// file appears whole or not at all, and a failed write leaves the old file as it was.
     ///
     /// # Errors
-    /// As [`Self::check`], plus I/O errors.
+    /// As [`Self::validate`], plus I/O errors.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
         let xml = self.to_xml()?;
         bannerlm_base::write_atomic(path.as_ref(), xml.as_bytes()).map_err(|source| Error::Io {

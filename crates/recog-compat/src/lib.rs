@@ -7,6 +7,21 @@
 //! (`lcs-fingerprint` → **`recog-compat`**) and depends on nothing but
 //! `regex`, `fancy-regex`, `quick-xml`, `base64`, `memchr` and `bannerlm-base`.
 //!
+//! # API
+//!
+//! - Load: [`Database`] ([`Fingerprint`], [`Example`], [`Param`], [`Flags`]), [`load_dir`];
+//!   limits [`MAX_DATABASE_BYTES`], [`MAX_EXAMPLE_FILE_BYTES`].
+//! - Translate: [`translate`] → [`Translation`] ([`Engine`]).
+//! - Match: [`Matcher`], [`MatcherBuilder`] ([`MatcherOptions`]) → [`Match`];
+//!   [`CompiledPattern`] ([`Groups`]), [`banner_text`]; limits [`MAX_INTERPOLATION_DEPTH`],
+//!   [`MAX_INTERPOLATED_LEN`]. Directories: [`RecogSet`], [`banner_input`].
+//! - Verify: [`verify`], [`verify_with`] → [`VerifyReport`] ([`Finding`], [`Status`]).
+//! - Compare: [`CompareParams`] → [`check`](CompareParams::check) → [`ValidCompareParams`];
+//!   [`compare`] ([`HttpHeader`], [`GeneratedPattern`], [`CorpusBanner`]) →
+//!   [`HeaderComparison`] ([`RecogStats`], [`Recovery`], [`NewCandidate`]).
+//! - Export: [`ExportDatabase`] ([`ExportFingerprint`], [`ExportExample`], [`ExportParam`]).
+//! - [`Error`] ([`TranslateErrorKind`]), [`Result`]; [`escape_bytes`], [`escape_str`], [`Escaped`].
+//!
 //! - **Load** ([`Database`], [`load_dir`]): every attribute Recog reads, line
 //!   numbers, base64 and `_filename` examples.
 //! - **Translate** ([`translate`]): Ruby/Onigmo syntax and flags into Rust
@@ -87,6 +102,7 @@ mod compare;
 mod db;
 mod error;
 mod export;
+mod flags;
 mod matcher;
 mod set;
 mod translate;
@@ -96,19 +112,19 @@ mod verify;
 /// escaper for every bannerlm crate).
 pub use bannerlm_base::{Escaped, escape_bytes, escape_str};
 pub use compare::{
-    CompareParams, CorpusBanner, GeneratedPattern, HeaderComparison, HttpHeader, NewCandidate,
-    RecogStats, Recovery, compare,
+    CompareParams, ValidCompareParams, CorpusBanner, GeneratedPattern, HeaderComparison,
+    HttpHeader, NewCandidate, RecogStats, Recovery, compare,
 };
 pub use db::{
-    DEFAULT_PREFERENCE, Database, Example, Fingerprint, MAX_DATABASE_BYTES, MAX_EXAMPLE_FILE_BYTES,
-    Param, load_dir,
+    Database, Example, Fingerprint, MAX_DATABASE_BYTES, MAX_EXAMPLE_FILE_BYTES, Param, load_dir,
 };
 pub use error::{Error, Result, TranslateErrorKind};
 pub use export::{ExportDatabase, ExportExample, ExportFingerprint, ExportParam};
+pub use flags::Flags;
 pub use matcher::{
     CompiledPattern, Groups, MAX_INTERPOLATED_LEN, MAX_INTERPOLATION_DEPTH, Match, Matcher,
     MatcherBuilder, MatcherOptions, banner_text,
 };
 pub use set::{RecogSet, banner_input};
-pub use translate::{Engine, Flags, Translation, translate};
+pub use translate::{Engine, Translation, translate};
 pub use verify::{Finding, Status, VerifyReport, verify, verify_with};

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::db::{Database, Fingerprint};
 use crate::error::{Error, Result};
-use crate::translate::{Engine, Flags, translate};
+use crate::flags::Flags;
+use crate::translate::{Engine, translate};
 
 /// The longest chain of fixed params that interpolate one another (`p1 = "{p0}"`,
 /// `p2 = "{p1}"`, ...) a fingerprint may have. Recog's own databases need 1 (a `cpe23` that
@@ -70,6 +71,13 @@ pub struct MatcherBuilder {
     opts: MatcherOptions,
 }
 
+impl From<MatcherOptions> for MatcherBuilder {
+    /// A builder starting from `opts` (checked when the matcher is built).
+    fn from(opts: MatcherOptions) -> Self {
+        Self { opts }
+    }
+}
+
 impl MatcherBuilder {
     /// Default options: prefilter on, backtrack limit 100,000.
     pub fn new() -> Self {
@@ -100,11 +108,11 @@ impl MatcherBuilder {
         self
     }
 
-    /// Validates the options.
+    /// The options, once validated (every build starts here).
     ///
     /// # Errors
     /// [`Error::InvalidParams`] if a limit is zero.
-    pub fn check(self) -> Result<MatcherOptions> {
+    fn valid_options(self) -> Result<MatcherOptions> {
         let o = self.opts;
         if o.backtrack_limit == 0 {
             return Err(Error::InvalidParams("backtrack_limit must be > 0".into()));
@@ -136,7 +144,7 @@ impl MatcherBuilder {
     /// # Errors
     /// Only invalid options or a failure to build the prefilter.
     pub fn build_lenient(self, db: &Database) -> Result<(Matcher, Vec<(usize, Error)>)> {
-        let opts = self.check()?;
+        let opts = self.valid_options()?;
         let mut entries = Vec::with_capacity(db.fingerprints.len());
         let mut errors = Vec::new();
         for (i, fp) in db.fingerprints.iter().enumerate() {

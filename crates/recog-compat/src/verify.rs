@@ -105,11 +105,7 @@ pub fn verify(db: &Database) -> Result<VerifyReport> {
 /// # Errors
 /// Invalid options or a prefilter that cannot be built.
 pub fn verify_with(db: &Database, opts: &MatcherOptions) -> Result<VerifyReport> {
-    let builder = MatcherBuilder::new()
-        .prefilter(false)
-        .backtrack_limit(opts.backtrack_limit)
-        .size_limit(opts.size_limit)
-        .set_chunk(opts.set_chunk);
+    let builder = MatcherBuilder::from(opts.clone()).prefilter(false);
     let (matcher, errors) = builder.build_lenient(db)?;
     let name = db
         .path

@@ -4,7 +4,7 @@
 //!
 //! Without `RECOG_XML_DIR` the tests print that they are skipped and pass;
 //! with it set to a directory that is missing or broken they fail.
-//! Run: `RECOG_XML_DIR=../shared/data/recog cargo test -p recog-compat` (from /work/main).
+//! Run: `RECOG_XML_DIR=<recog checkout>/xml cargo test -p recog-compat`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -43,6 +43,87 @@ pub enum HiddenAct {
     Relu,
 }
 
+/// The named model sizes of bannerlm, for [`RobertaConfig::preset`]; written in
+/// configuration files and on command lines by their lowercase names (`tiny`, `small`, `cpu`,
+/// `paper`).
+///
+/// | preset | hidden | layers | heads | FFN | longest input (tokens) |
+/// |---|---|---|---|---|---|
+/// | `tiny` | 32 | 1 | 2 | 64 | 96 |
+/// | `small` | 64 | 2 | 2 | 128 | 128 |
+/// | `cpu` | 128 | 2 | 4 | 512 | 256 |
+/// | `paper` | 256 | 4 | 4 | 1024 | 768 |
+///
+/// ```
+/// use roberta_model::ModelPreset;
+///
+/// assert_eq!("cpu".parse::<ModelPreset>()?, ModelPreset::Cpu);
+/// assert_eq!(ModelPreset::Paper.to_string(), "paper");
+/// assert!("huge".parse::<ModelPreset>().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ModelPreset {
+    /// Hidden 32, 1 layer, 2 heads, FFN 64, 96 tokens: tests and smoke runs.
+    Tiny,
+    /// Hidden 64, 2 layers, 2 heads, FFN 128, 128 tokens: CPU experiments and CI.
+    Small,
+    /// Hidden 128, 2 layers, 4 heads, FFN 512, 256 tokens: the default run on a 2-core CPU.
+    Cpu,
+    /// The paper's model: hidden 256, 4 layers, 4 heads, FFN 1024, inputs of up to 768 tokens
+    /// (`max_position_embeddings` 770, as in the authors' code).
+    Paper,
+}
+
+impl ModelPreset {
+    /// Every preset, smallest first.
+    pub const ALL: [ModelPreset; 4] = [
+        ModelPreset::Tiny,
+        ModelPreset::Small,
+        ModelPreset::Cpu,
+        ModelPreset::Paper,
+    ];
+
+    /// The lowercase name (`tiny`, `small`, `cpu`, `paper`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelPreset::Tiny => "tiny",
+            ModelPreset::Small => "small",
+            ModelPreset::Cpu => "cpu",
+            ModelPreset::Paper => "paper",
+        }
+    }
+
+    /// `[hidden, layers, heads, FFN, longest input]`.
+    fn sizes(self) -> [usize; 5] {
+        match self {
+            ModelPreset::Tiny => [32, 1, 2, 64, 96],
+            ModelPreset::Small => [64, 2, 2, 128, 128],
+            ModelPreset::Cpu => [128, 2, 4, 512, 256],
+            ModelPreset::Paper => [256, 4, 4, 1024, 768],
+        }
+    }
+}
+
+impl std::fmt::Display for ModelPreset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ModelPreset {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        ModelPreset::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| Error::UnknownPreset(name.to_owned()))
+    }
+}
+
 /// RoBERTa hyper-parameters; field names are the keys of a transformers `config.json`.
 ///
 /// Keys this crate does not use (`architectures`, `id2label`, `torch_dtype`, ...) are kept in
@@ -52,7 +133,7 @@ pub enum HiddenAct {
 /// ```
 /// use roberta_model::RobertaConfig;
 ///
-/// let paper = RobertaConfig::paper(50_000);
+/// let paper = RobertaConfig::preset(roberta_model::ModelPreset::Paper, 50_000);
 /// assert_eq!((paper.hidden_size, paper.num_hidden_layers, paper.num_attention_heads), (256, 4, 4));
 /// assert_eq!(paper.max_position_embeddings, 770);
 /// paper.check()?;
@@ -136,31 +217,28 @@ impl Default for RobertaConfig {
 }
 
 impl RobertaConfig {
-    /// The paper's model: hidden 256, 4 layers, 4 heads, FFN 1024, inputs of up to 768 tokens
-    /// (`max_position_embeddings` 770, as in the authors' code).
-    pub fn paper(vocab_size: usize) -> Self {
+    /// The configuration of a named size ([`ModelPreset`]) for a vocabulary of `vocab_size`
+    /// tokens; every other field is transformers' default (see [`ModelPreset`] for the sizes).
+    ///
+    /// ```
+    /// use roberta_model::{ModelPreset, RobertaConfig};
+    ///
+    /// let c = RobertaConfig::preset(ModelPreset::Cpu, 8_000);
+    /// assert_eq!((c.hidden_size, c.num_hidden_layers, c.max_input_len()), (128, 2, 256));
+    /// let tiny = RobertaConfig::preset(ModelPreset::Tiny, 600);
+    /// assert_eq!((tiny.hidden_size, tiny.intermediate_size, tiny.max_input_len()), (32, 64, 96));
+    /// ```
+    pub fn preset(preset: ModelPreset, vocab_size: usize) -> Self {
+        let [hidden, layers, heads, ffn, max_input_len] = preset.sizes();
+        let base = Self::default();
         Self {
             vocab_size,
-            hidden_size: 256,
-            num_hidden_layers: 4,
-            num_attention_heads: 4,
-            intermediate_size: 1024,
-            max_position_embeddings: 770,
-            ..Self::default()
-        }
-    }
-
-    /// A small model for CPU experiments and CI: hidden 64, 2 layers, 2 heads, FFN 128,
-    /// inputs of up to 128 tokens.
-    pub fn small(vocab_size: usize) -> Self {
-        Self {
-            vocab_size,
-            hidden_size: 64,
-            num_hidden_layers: 2,
-            num_attention_heads: 2,
-            intermediate_size: 128,
-            max_position_embeddings: 130,
-            ..Self::default()
+            hidden_size: hidden,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
+            intermediate_size: ffn,
+            max_position_embeddings: max_input_len + base.pad_token_id + 1,
+            ..base
         }
     }
 
@@ -179,7 +257,7 @@ impl RobertaConfig {
     /// `None` when the count does not fit in a `u64`.
     ///
     /// ```
-    /// let c = roberta_model::RobertaConfig::paper(50_000);
+    /// let c = roberta_model::RobertaConfig::preset(roberta_model::ModelPreset::Paper, 50_000);
     /// assert_eq!(c.parameter_count(), Some(16_156_928));
     /// ```
     pub fn parameter_count(&self) -> Option<u64> {
@@ -208,20 +286,27 @@ impl RobertaConfig {
         embeddings.checked_add(layer.checked_mul(l)?)
     }
 
-    /// Checks sizes (against the documented limits [`MAX_VOCAB_SIZE`], [`MAX_HIDDEN_SIZE`],
+    /// Validates sizes (against the documented limits [`MAX_VOCAB_SIZE`], [`MAX_HIDDEN_SIZE`],
     /// [`MAX_INTERMEDIATE_SIZE`], [`MAX_LAYERS`], [`MAX_POSITIONS`], [`MAX_TYPE_VOCAB_SIZE`]
-    /// and [`MAX_PARAMETERS`]), probabilities and ids; every constructor of a model calls it,
-    /// before anything is allocated.
+    /// and [`MAX_PARAMETERS`]), probabilities and ids; the model constructors take the
+    /// [`ValidRobertaConfig`] it returns, so nothing is allocated for an invalid config.
     ///
     /// ```
-    /// let mut c = roberta_model::RobertaConfig::small(1000);
+    /// use roberta_model::{ModelPreset, RobertaConfig};
+    ///
+    /// let mut c = RobertaConfig::preset(ModelPreset::Small, 1000);
     /// c.hidden_size = 1 << 30;
     /// assert!(c.check().is_err());
     /// ```
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first offending key.
-    pub fn check(&self) -> Result<()> {
+    pub fn check(self) -> Result<ValidRobertaConfig> {
+        self.validate()?;
+        Ok(ValidRobertaConfig(self))
+    }
+
+    fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::InvalidConfig(msg));
         if self.model_type != "roberta" && self.model_type != "xlm-roberta" {
             return bad(format!("model_type {:?} is not roberta", self.model_type));
@@ -332,7 +417,7 @@ impl RobertaConfig {
     ///
     /// # Errors
     /// [`Error::ConfigParse`] (with line and column) or [`Error::InvalidConfig`].
-    pub fn from_json_str(json: &str) -> Result<Self> {
+    pub fn from_json_str(json: &str) -> Result<ValidRobertaConfig> {
         Self::parse(json, Path::new("<string>"))
     }
 
@@ -341,7 +426,7 @@ impl RobertaConfig {
     /// # Errors
     /// [`Error::Io`], [`Error::ConfigParse`] (with path, line and column) or
     /// [`Error::InvalidConfig`] (with the path).
-    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+    pub fn load(path: impl AsRef<Path>) -> Result<ValidRobertaConfig> {
         use std::io::Read as _;
         let path = path.as_ref();
         let io = |source| Error::Io {
@@ -362,7 +447,7 @@ impl RobertaConfig {
         Self::parse(&text, path)
     }
 
-    fn parse(json: &str, path: &Path) -> Result<Self> {
+    fn parse(json: &str, path: &Path) -> Result<ValidRobertaConfig> {
         let config: Self = serde_json::from_str(json).map_err(|source| Error::ConfigParse {
             path: path.to_owned(),
             line: source.line(),
@@ -372,8 +457,7 @@ impl RobertaConfig {
         config.check().map_err(|e| match e {
             Error::InvalidConfig(m) => Error::InvalidConfig(format!("{}: {m}", path.display())),
             e => e,
-        })?;
-        Ok(config)
+        })
     }
 
     /// The config as pretty JSON, in the form transformers reads.
@@ -400,6 +484,31 @@ impl RobertaConfig {
     }
 }
 
+/// A [`RobertaConfig`] that passed [`RobertaConfig::check`]: what the model constructors
+/// take. Dereferences to the config; serialises as it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidRobertaConfig(RobertaConfig);
+
+impl ValidRobertaConfig {
+    /// The checked configuration.
+    pub fn config(&self) -> &RobertaConfig {
+        &self.0
+    }
+
+    /// The configuration, to change it (check it again before use).
+    pub fn into_inner(self) -> RobertaConfig {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidRobertaConfig {
+    type Target = RobertaConfig;
+    fn deref(&self) -> &RobertaConfig {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -407,15 +516,19 @@ mod tests {
 
     #[test]
     fn presets_are_valid() {
-        RobertaConfig::paper(50_000).check().unwrap();
-        RobertaConfig::small(500).check().unwrap();
+        for p in ModelPreset::ALL {
+            RobertaConfig::preset(p, 50_000).check().unwrap();
+        }
         RobertaConfig::default().check().unwrap();
-        assert_eq!(RobertaConfig::paper(50_000).max_input_len(), 768);
+        assert_eq!(
+            RobertaConfig::preset(ModelPreset::Paper, 50_000).max_input_len(),
+            768
+        );
     }
 
     #[test]
     fn validation_errors() {
-        let base = RobertaConfig::small(100);
+        let base = RobertaConfig::preset(ModelPreset::Small, 100);
         let cases = [
             RobertaConfig {
                 num_attention_heads: 3,
@@ -448,10 +561,40 @@ mod tests {
         ];
         for case in cases {
             assert!(
-                matches!(case.check(), Err(Error::InvalidConfig(_))),
+                matches!(case.clone().check(), Err(Error::InvalidConfig(_))),
                 "{case:?}"
             );
         }
+    }
+
+    #[test]
+    fn preset_sizes_known_answer() {
+        let sizes = |p| {
+            let c = RobertaConfig::preset(p, 1000);
+            [
+                c.hidden_size,
+                c.num_hidden_layers,
+                c.num_attention_heads,
+                c.intermediate_size,
+                c.max_position_embeddings,
+            ]
+        };
+        assert_eq!(sizes(ModelPreset::Tiny), [32, 1, 2, 64, 98]);
+        assert_eq!(sizes(ModelPreset::Small), [64, 2, 2, 128, 130]);
+        assert_eq!(sizes(ModelPreset::Cpu), [128, 2, 4, 512, 258]);
+        assert_eq!(sizes(ModelPreset::Paper), [256, 4, 4, 1024, 770]);
+        assert_eq!(
+            RobertaConfig::preset(ModelPreset::Tiny, 1000).vocab_size,
+            1000
+        );
+        for p in ModelPreset::ALL {
+            assert_eq!(p.name().parse::<ModelPreset>().unwrap(), p);
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{p}\""));
+        }
+        assert!(matches!(
+            "huge".parse::<ModelPreset>(),
+            Err(Error::UnknownPreset(_))
+        ));
     }
 
     #[test]

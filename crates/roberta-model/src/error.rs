@@ -31,6 +31,9 @@ pub enum Error {
     /// Serializing a config failed.
     #[error("cannot serialize model config: {0}")]
     ConfigSerialize(#[source] serde_json::Error),
+    /// A model preset name that is not one of `tiny`, `small`, `cpu`, `paper`.
+    #[error("unknown model preset {0:?} (tiny, small, cpu, paper)")]
+    UnknownPreset(String),
     /// A config value is out of range or inconsistent.
     #[error("invalid model config: {0}")]
     InvalidConfig(String),

@@ -6,7 +6,7 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm, Linear};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
-use crate::config::RobertaConfig;
+use crate::config::ValidRobertaConfig;
 use crate::error::{Error, Result};
 use crate::model::{RobertaModel, layer_norm, linear, per_token};
 
@@ -26,9 +26,9 @@ impl MlmHead {
     /// A fresh head (transformers' initialisation).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] from [`RobertaConfig::check`].
-    pub fn new(config: &RobertaConfig, device: &Device) -> Result<Self> {
-        config.check()?;
+    /// None with a checked config ([`RobertaConfig::check`](crate::RobertaConfig::check)); the `Result` is kept for
+    /// backends whose allocation can fail.
+    pub fn new(config: &ValidRobertaConfig, device: &Device) -> Result<Self> {
         Ok(Self {
             dense: linear(config, config.hidden_size, config.hidden_size, device),
             layer_norm: layer_norm(config, device),
@@ -61,7 +61,7 @@ impl MlmHead {
 /// use roberta_model::{default_device, RobertaConfig, RobertaForMaskedLm};
 ///
 /// let device = default_device()?;
-/// let model = RobertaForMaskedLm::new(&RobertaConfig::small(100), &device)?;
+/// let model = RobertaForMaskedLm::new(&RobertaConfig::preset(roberta_model::ModelPreset::Small, 100).check()?, &device)?;
 /// let ids = Tensor::<2, Int>::from_ints([[0, 10, 4, 12, 2]], &device);
 /// let mask_pad = model.roberta.padding_mask(ids.clone());
 /// // Position 2 of sequence 0 (flat index 2) was masked; its true token is 11.
@@ -83,8 +83,9 @@ impl RobertaForMaskedLm {
     /// A freshly initialised model.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] from [`RobertaConfig::check`].
-    pub fn new(config: &RobertaConfig, device: &Device) -> Result<Self> {
+    /// None with a checked config ([`RobertaConfig::check`](crate::RobertaConfig::check)); the `Result` is kept for
+    /// backends whose allocation can fail.
+    pub fn new(config: &ValidRobertaConfig, device: &Device) -> Result<Self> {
         Ok(Self {
             roberta: RobertaModel::new(config, device)?,
             lm_head: MlmHead::new(config, device)?,
@@ -138,8 +139,9 @@ impl RobertaForMaskedLm {
     /// masked-LM pretraining to contrastive fine-tuning).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] from [`RobertaConfig::check`].
-    pub fn into_stability(self, config: &RobertaConfig) -> Result<RobertaForStability> {
+    /// None with a checked config ([`RobertaConfig::check`](crate::RobertaConfig::check)); the `Result` is kept for
+    /// backends whose allocation can fail.
+    pub fn into_stability(self, config: &ValidRobertaConfig) -> Result<RobertaForStability> {
         let device = self.lm_head.bias.val().device();
         Ok(RobertaForStability {
             roberta: self.roberta,
@@ -166,9 +168,9 @@ impl StabilityHead {
     /// A fresh head (transformers' initialisation).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] from [`RobertaConfig::check`].
-    pub fn new(config: &RobertaConfig, device: &Device) -> Result<Self> {
-        config.check()?;
+    /// None with a checked config ([`RobertaConfig::check`](crate::RobertaConfig::check)); the `Result` is kept for
+    /// backends whose allocation can fail.
+    pub fn new(config: &ValidRobertaConfig, device: &Device) -> Result<Self> {
         let p = config
             .classifier_dropout
             .unwrap_or(config.hidden_dropout_prob);
@@ -197,7 +199,7 @@ impl StabilityHead {
 /// use roberta_model::{default_device, RobertaConfig, RobertaForStability};
 ///
 /// let device = default_device()?;
-/// let model = RobertaForStability::new(&RobertaConfig::small(100), &device)?;
+/// let model = RobertaForStability::new(&RobertaConfig::preset(roberta_model::ModelPreset::Small, 100).check()?, &device)?;
 /// let ids = Tensor::<2, Int>::from_ints([[0, 10, 11, 2], [0, 12, 2, 1]], &device);
 /// let mask_pad = model.roberta.padding_mask(ids.clone());
 /// let embedding = model.embed(ids, mask_pad);
@@ -216,8 +218,9 @@ impl RobertaForStability {
     /// A freshly initialised model.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] from [`RobertaConfig::check`].
-    pub fn new(config: &RobertaConfig, device: &Device) -> Result<Self> {
+    /// None with a checked config ([`RobertaConfig::check`](crate::RobertaConfig::check)); the `Result` is kept for
+    /// backends whose allocation can fail.
+    pub fn new(config: &ValidRobertaConfig, device: &Device) -> Result<Self> {
         Ok(Self {
             roberta: RobertaModel::new(config, device)?,
             classifier: StabilityHead::new(config, device)?,

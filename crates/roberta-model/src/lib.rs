@@ -9,9 +9,12 @@
 //! P(stable)-weighted mean of its last-layer token states, L2-normalised (`embed-index`). This
 //! crate is the model: it takes token ids, never text.
 //!
+//! # API
+//!
 //! - [`RobertaConfig`]: hyper-parameters, `config.json` compatible with transformers;
-//!   [`RobertaConfig::paper`] (hidden 256, 4 layers, 4 heads, FFN 1024, 768 tokens) and
-//!   [`RobertaConfig::small`] for CPU/CI.
+//!   [`RobertaConfig::preset`] with a [`ModelPreset`] (`tiny`, `small`, `cpu`, `paper`) for
+//!   bannerlm's named sizes; [`RobertaConfig::check`] gives the [`ValidRobertaConfig`] that
+//!   the models are built from.
 //! - [`RobertaModel`]: embeddings (RoBERTa positions `pad + cumsum(non-pad)`), post-LayerNorm
 //!   encoder layers with padding-masked multi-head attention and exact-erf GELU (vectorised
 //!   and multi-threaded for inference on burn-flex, within 2.3e-7 x max(1, |x|) of `libm`).
@@ -26,10 +29,10 @@
 //!
 //! ```
 //! use roberta_model::burn::tensor::{Int, Tensor};
-//! use roberta_model::{default_device, RobertaConfig, RobertaForStability};
+//! use roberta_model::{default_device, ModelPreset, RobertaConfig, RobertaForStability};
 //!
 //! let device = default_device()?;
-//! let config = RobertaConfig::small(512);
+//! let config = RobertaConfig::preset(ModelPreset::Small, 512).check()?;
 //! let model = RobertaForStability::new(&config, &device)?;
 //! // Token ids from the tokenizer, padded with pad_token_id (1).
 //! let ids = Tensor::<2, Int>::from_ints([[0, 72, 84, 84, 2], [0, 83, 83, 2, 1]], &device);
@@ -62,9 +65,8 @@
 //! [`Backend::Wgpu`]`.device()`.
 //!
 //! - `flex` (default): burn-flex, burn 0.22's pure-Rust CPU backend (gemm matmul, fused
-//!   attention and layer-norm kernels), multi-threaded (rayon) and SIMD. On the paper config
-//!   on two cores it is within 6% of PyTorch with a memory-keeping allocator and 1.3x slower
-//!   with glibc's default one (see "Speed on the CPU" below and docs/PERFORMANCE.md).
+//!   attention and layer-norm kernels), multi-threaded (rayon) and SIMD. Its speed beside
+//!   PyTorch is in docs/PERFORMANCE.md (see also "Speed on the CPU" below).
 //! - `ndarray`: the burn-ndarray CPU backend ([`Backend::NdArray`]), deprecated upstream.
 //! - `wgpu`: GPUs through wgpu (Vulkan, Metal, DX12), [`Backend::Wgpu`]; tested on Mesa's
 //!   software Vulkan driver (lavapipe) in CI and on an NVIDIA H100 over Vulkan.
@@ -73,9 +75,9 @@
 //!
 //! burn-flex allocates a fresh buffer for every operation. glibc's default `malloc` hands
 //! buffers of this size back to the kernel when they are freed, and the next operation pays for
-//! fresh zeroed pages: about a third of a paper-size forward pass on two cores. Programs that
-//! run the model for long should use an allocator that keeps freed memory. bannerlm's own
-//! examples use mimalloc with `MIMALLOC_PURGE_DELAY=-1` (`bannerlm::allocator`); with glibc,
+//! fresh zeroed pages, a large share of a forward pass on the CPU (docs/PERFORMANCE.md).
+//! Programs that run the model for long should use an allocator that keeps freed memory.
+//! bannerlm's own examples use mimalloc with `MIMALLOC_PURGE_DELAY=-1` (`bannerlm::allocator`); with glibc,
 //! the environment variable
 //! `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296:glibc.malloc.top_pad=67108864`
 //! has the same effect. Set `RAYON_NUM_THREADS` to the number of physical cores.
@@ -91,7 +93,8 @@ mod model;
 pub use burn;
 pub use config::{
     HiddenAct, MAX_CONFIG_BYTES, MAX_HIDDEN_SIZE, MAX_INTERMEDIATE_SIZE, MAX_LAYERS,
-    MAX_PARAMETERS, MAX_POSITIONS, MAX_TYPE_VOCAB_SIZE, MAX_VOCAB_SIZE, RobertaConfig,
+    MAX_PARAMETERS, MAX_POSITIONS, MAX_TYPE_VOCAB_SIZE, MAX_VOCAB_SIZE, ModelPreset, RobertaConfig,
+    ValidRobertaConfig,
 };
 pub use device::{Backend, DEVICE_ENV, choose_backend, default_device};
 pub use error::{Error, Result};

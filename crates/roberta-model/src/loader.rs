@@ -33,7 +33,7 @@ use burn::store::{
 };
 use burn::tensor::Device;
 
-use crate::config::RobertaConfig;
+use crate::config::{RobertaConfig, ValidRobertaConfig};
 use crate::error::{Error, Result};
 use crate::heads::{RobertaForMaskedLm, RobertaForStability};
 use crate::model::RobertaModel;
@@ -308,7 +308,7 @@ macro_rules! task_model_io {
             pub fn from_pretrained(
                 dir: impl AsRef<Path>,
                 device: &Device,
-            ) -> Result<(Self, RobertaConfig)> {
+            ) -> Result<(Self, ValidRobertaConfig)> {
                 let dir = dir.as_ref();
                 let config = RobertaConfig::load(dir.join(CONFIG_FILE))?;
                 let weights = dir.join(WEIGHTS_FILE);

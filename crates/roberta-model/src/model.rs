@@ -14,7 +14,7 @@ use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Int, Tensor};
 
-use crate::config::{HiddenAct, RobertaConfig};
+use crate::config::{HiddenAct, RobertaConfig, ValidRobertaConfig};
 use crate::error::{Error, Result};
 
 /// A linear layer initialised like transformers does: normal(0, `initializer_range`), zero bias.
@@ -129,7 +129,7 @@ fn zero_row(mut table: Embedding, row: usize) -> Embedding {
 /// burn's `Linear` keeps a 3-D input batched when `seq` is a multiple of 32, which burn-flex runs
 /// as `batch` separate single-threaded products that each pack the weight again; one product
 /// over all tokens lets the GEMM split its own work across the threads. On the paper config at
-/// 32 x 128 tokens this made the forward pass faster (docs/PERFORMANCE.md, "roberta-model").
+/// 32 x 128 tokens this made the forward pass faster (docs/performance-history.md, "roberta-model").
 pub(crate) fn per_token(layer: &Linear, x: Tensor<3>) -> Tensor<3> {
     let [batch, seq, d_in] = x.dims();
     let y = layer.forward(x.reshape([batch * seq, d_in]));
@@ -304,7 +304,7 @@ pub struct RobertaEncoder {
 /// use roberta_model::{default_device, RobertaConfig, RobertaModel};
 ///
 /// let device = default_device()?;
-/// let config = RobertaConfig::small(100);
+/// let config = RobertaConfig::preset(roberta_model::ModelPreset::Small, 100).check()?;
 /// let model = RobertaModel::new(&config, &device)?;
 /// // Two sequences, the second padded with the pad id 1.
 /// let ids = Tensor::<2, Int>::from_ints([[0, 10, 11, 12, 2], [0, 20, 2, 1, 1]], &device);
@@ -328,9 +328,9 @@ impl RobertaModel {
     /// `initializer_range`), zero biases, unit LayerNorms, zero padding rows).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] from [`RobertaConfig::check`].
-    pub fn new(config: &RobertaConfig, device: &Device) -> Result<Self> {
-        config.check()?;
+    /// None with a checked config ([`RobertaConfig::check`]); the `Result` is kept for
+    /// backends whose allocation can fail.
+    pub fn new(config: &ValidRobertaConfig, device: &Device) -> Result<Self> {
         Ok(Self {
             embeddings: RobertaEmbeddings::new(config, device),
             encoder: RobertaEncoder {
@@ -349,7 +349,7 @@ impl RobertaModel {
     /// ```
     /// use roberta_model::{default_device, RobertaConfig, RobertaModel};
     ///
-    /// let model = RobertaModel::new(&RobertaConfig::small(100), &default_device()?)?;
+    /// let model = RobertaModel::new(&RobertaConfig::preset(roberta_model::ModelPreset::Small, 100).check()?, &default_device()?)?;
     /// let model = model.with_dropout(0.0)?;
     /// assert_eq!(model.embeddings.dropout.prob, 0.0);
     /// assert!(model.with_dropout(1.5).is_err());

@@ -34,7 +34,7 @@ fn safetensors(path: &Path, tensors: &[(&str, Vec<u64>)]) {
 }
 
 fn tiny_config() -> RobertaConfig {
-    let mut c = RobertaConfig::small(40);
+    let mut c = RobertaConfig::preset(roberta_model::ModelPreset::Small, 40);
     (c.hidden_size, c.intermediate_size, c.num_hidden_layers) = (8, 16, 1);
     c.max_position_embeddings = 20;
     c
@@ -85,7 +85,7 @@ fn a_hidden_size_of_two_to_the_thirty_is_refused_naming_the_file() {
 fn a_parameter_count_beyond_the_limit_is_refused() {
     let mut c = tiny_config();
     (c.vocab_size, c.hidden_size) = (1 << 24, 1 << 15);
-    let err = c.check().expect_err("too many parameters");
+    let err = c.clone().check().expect_err("too many parameters");
     assert!(err.to_string().contains("parameters"), "{err}");
     assert!(c.parameter_count().expect("fits u64") > MAX_PARAMETERS);
 }

@@ -9,8 +9,8 @@ use ndarray_npy::read_npy;
 use roberta_model::burn::module::Module;
 use roberta_model::burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use roberta_model::{
-    Backend, Error, RobertaConfig, RobertaForMaskedLm, RobertaForStability, RobertaModel,
-    default_device, pool_weighted,
+    Backend, Error, ModelPreset, RobertaConfig, RobertaForMaskedLm, RobertaForStability,
+    RobertaModel, ValidRobertaConfig, default_device, pool_weighted,
 };
 
 /// Maximum absolute difference allowed against transformers.
@@ -56,7 +56,7 @@ fn load_parity(
     device: &Device,
 ) -> (
     RobertaForMaskedLm,
-    RobertaConfig,
+    ValidRobertaConfig,
     Tensor<2, Int>,
     Tensor<2, Bool>,
 ) {
@@ -178,15 +178,17 @@ fn parity_stability_logits() {
     assert!(diff < PARITY_TOL, "stability logits diff {diff}");
 }
 
-fn tiny() -> RobertaConfig {
+fn tiny() -> ValidRobertaConfig {
     RobertaConfig {
         hidden_size: 16,
         num_hidden_layers: 2,
         num_attention_heads: 2,
         intermediate_size: 32,
         max_position_embeddings: 34,
-        ..RobertaConfig::small(50)
+        ..RobertaConfig::preset(ModelPreset::Small, 50)
     }
+    .check()
+    .unwrap()
 }
 
 #[test]
@@ -365,8 +367,10 @@ fn load_errors_name_the_problem() {
     // Wrong sizes.
     let other = RobertaConfig {
         hidden_size: 32,
-        ..config.clone()
-    };
+        ..config.config().clone()
+    }
+    .check()
+    .unwrap();
     let err = RobertaForMaskedLm::new(&other, &device)
         .unwrap()
         .load_weights(&path)

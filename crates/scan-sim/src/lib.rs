@@ -37,6 +37,18 @@
 //! Place in the pipeline: a source of input, beside real scans read by
 //! `banner-parse`. It knows nothing of models.
 //!
+//! # API
+//!
+//! - Configuration: [`SimConfig`] -> [`SimConfig::check`] -> [`ValidSimConfig`],
+//!   with [`ChangeRates`], [`BannerForm`], [`SimDate`]; [`MAX_HOSTS`].
+//! - Simulation: [`ScanSimulator`] (from a [`Catalogue`] of [`Product`]s)
+//!   yields a [`Snapshot`] of [`SimRecord`]s (record plus [`Truth`], with
+//!   [`ChangeKind`]).
+//! - Files: [`ScanSimulator::write_snapshots`] -> [`Manifest`] of
+//!   [`SnapshotFiles`] ([`MANIFEST_NAME`], [`Progress`]); truth read back with
+//!   [`TruthReader`] / [`read_truth`] ([`MAX_TRUTH_LINE_BYTES`]).
+//! - Errors: [`Error`], [`Result`].
+//!
 //! # Example: iterate over a snapshot with its truth
 //!
 //! ```

@@ -94,7 +94,7 @@ impl Weighted {
 /// assert!(first.len() > 150); // a few hosts are offline in each snapshot
 /// assert!(first.iter().all(|r| r.truth.change == ChangeKind::New));
 /// let rec = &first[0];
-/// println!("{} {} {}", rec.record.ip, rec.truth.product, banner_parse::escape_bytes(&rec.record.banner));
+/// println!("{} {} {}", rec.record.ip, rec.truth.product, bannerlm_base::escape_bytes(&rec.record.banner));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]

@@ -71,7 +71,7 @@ fn dynamic_spans_lie_inside_header_values() -> TestResult {
             assert!(
                 http.status().is_some(),
                 "{}",
-                banner_parse::escape_bytes(banner)
+                bannerlm_base::escape_bytes(banner)
             );
             for &[a, b] in &truth.dynamic {
                 let (a, b) = (a as usize, b as usize);
@@ -82,8 +82,8 @@ fn dynamic_spans_lie_inside_header_values() -> TestResult {
                     inside,
                     "{}: span {a}..{b} ({:?}) outside header values of {}",
                     truth.product,
-                    banner_parse::escape_bytes(&banner[a..b]),
-                    banner_parse::escape_bytes(banner)
+                    bannerlm_base::escape_bytes(&banner[a..b]),
+                    bannerlm_base::escape_bytes(banner)
                 );
                 http_spans += 1;
             }
@@ -324,7 +324,7 @@ fn paper_labels_agree_with_truth_on_censys_form() -> TestResult {
     Ok(())
 }
 
-/// The figures of docs/PERFORMANCE.md. Run with
+/// The figures of docs/performance-history.md ("scan-sim"). Run with
 /// `cargo test --release -p scan-sim --test simulation -- --ignored --nocapture`.
 #[test]
 #[ignore = "larger corpus (100k hosts); run in release for the documented figures"]

@@ -1,15 +1,19 @@
-//! Training and evaluation pairs from [`scan_sim`], with ground truth.
+//! Training and evaluation data from a simulated scan ([`scan_sim`]) with ground truth: the
+//! records of a snapshot, and banner pairs with true dynamic spans and products in the form
+//! `contrastive_trainer` trains and evaluates on ([`PairTruth`]).
 //!
 //! Hosts are split into training and held-out sets by index (one host in
 //! [`HELD_OUT_EVERY`] is held out), so evaluation never sees a host the model trained on.
+//!
+//! API: [`Split`], [`snapshot_records`], [`simulated_pairs`], [`HELD_OUT_EVERY`].
 
 use std::collections::HashMap;
 
 use banner_parse::{BannerPair, BannerRecord};
 use scan_sim::{ChangeKind, ScanSimulator, Truth};
 
-use crate::data::{PairMeta, PairTruth};
-use crate::error::{Error, Result};
+use contrastive_trainer::{PairMeta, PairTruth};
+use scan_sim::{Error, Result};
 
 /// One host in this many is held out for evaluation (`host % HELD_OUT_EVERY == 0`).
 pub const HELD_OUT_EVERY: u64 = 10;
@@ -41,7 +45,7 @@ impl Split {
 /// All records of one snapshot of the simulation in `split`.
 ///
 /// # Errors
-/// [`Error::Sim`] when the snapshot index is out of range.
+/// [`Error`] when the snapshot index is out of range.
 pub fn snapshot_records(
     sim: &ScanSimulator,
     snapshot: usize,
@@ -60,7 +64,7 @@ pub fn snapshot_records(
 /// snapshot has `unchanged = None`.
 ///
 /// ```
-/// use contrastive_trainer::sim::{simulated_pairs, Split};
+/// use bannerlm::simulated::{simulated_pairs, Split};
 /// use scan_sim::{ScanSimulator, SimConfig};
 ///
 /// let sim = ScanSimulator::new(SimConfig { hosts: 200, snapshots: 3, ..SimConfig::default() }.check()?)?;
@@ -71,7 +75,7 @@ pub fn snapshot_records(
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParam`] unless `from < to < snapshots`; [`Error::Sim`] from the simulator.
+/// [`Error::InvalidParam`] unless `from < to < snapshots`; other [`Error`]s from the simulator.
 pub fn simulated_pairs(
     sim: &ScanSimulator,
     from: usize,
@@ -79,10 +83,13 @@ pub fn simulated_pairs(
     split: Split,
 ) -> Result<Vec<(BannerPair, PairTruth)>> {
     if from >= to || to >= sim.config().snapshots() {
-        return Err(Error::InvalidParam(format!(
-            "snapshot pair ({from}, {to}) needs from < to < {}",
-            sim.config().snapshots()
-        )));
+        return Err(Error::InvalidParam {
+            name: "snapshots",
+            reason: format!(
+                "snapshot pair ({from}, {to}) needs from < to < {}",
+                sim.config().snapshots()
+            ),
+        });
     }
     // For each host: Some(true) while every intermediate transition kept the service as it was.
     let mut unchanged: HashMap<u64, Option<bool>> = HashMap::new();
@@ -137,4 +144,40 @@ pub fn simulated_pairs(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scan_sim::{ScanSimulator, SimConfig};
+
+    #[test]
+    fn split_known_answer() {
+        let held: Vec<u64> = (0..25).filter(|&h| Split::HeldOut.contains(h)).collect();
+        assert_eq!(held, vec![0, 10, 20]);
+        assert!(Split::Train.contains(7) && !Split::Train.contains(10));
+        assert!((0..25).all(|h| Split::All.contains(h)));
+    }
+
+    #[test]
+    fn pairs_join_the_same_host_and_bad_snapshots_are_refused() {
+        let config = SimConfig {
+            hosts: 50,
+            snapshots: 2,
+            ..SimConfig::default()
+        };
+        let sim = ScanSimulator::new(config.check().expect("valid")).expect("sim");
+        let pairs = simulated_pairs(&sim, 0, 1, Split::HeldOut).expect("pairs");
+        assert!(!pairs.is_empty());
+        for (p, t) in &pairs {
+            assert_eq!((p.before.ip, p.before.port), (p.after.ip, p.after.port));
+            assert!(t.meta.product_a.is_some() && t.meta.product_b.is_some());
+        }
+        let records = snapshot_records(&sim, 0, Split::HeldOut).expect("records");
+        assert!(records.iter().all(|(_, t)| t.host % HELD_OUT_EVERY == 0));
+        assert!(matches!(
+            simulated_pairs(&sim, 1, 1, Split::All),
+            Err(Error::InvalidParam { .. })
+        ));
+    }
 }
