@@ -10,6 +10,9 @@
 //! cargo run --release --example cluster -- embeddings.npy --epsilons 0.05,0.1 --method leaf
 //! # seeded synthetic blobs instead of a file, saved for the Python comparison
 //! cargo run --release --example cluster -- --synthetic 20000 --save-input runs/blobs-20k.npy
+//! # how well prediction for new points agrees with a refit: hold out every 10th row,
+//! # fit on the rest, predict the held-out rows, refit on all, adjusted Rand index per epsilon
+//! cargo run --release --example cluster -- reduced.npy --holdout-every 10
 //! ```
 //!
 //! Shows progress while fitting, then the paper's summary table (clusters and
@@ -68,6 +71,11 @@ struct Args {
     /// Ids JSONL row-aligned with the input (`embed --ids`): written as each row's id.
     #[arg(long, requires = "output")]
     ids: Option<PathBuf>,
+    /// Instead of clustering: hold out every N-th row, fit on the rest, predict the held-out
+    /// rows, refit on all rows, and print the adjusted Rand index of the two labelings of the
+    /// held-out rows per epsilon (over rows neither calls an outlier).
+    #[arg(long, value_name = "N", conflicts_with = "output")]
+    holdout_every: Option<usize>,
 }
 
 /// Reads a row-aligned ids JSONL file (one JSON value per line, as `embed --ids` writes).
@@ -130,6 +138,39 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .cluster_selection_method(method)
         .allow_single_cluster(args.allow_single_cluster)
         .check()?;
+
+    if let Some(every) = args.holdout_every {
+        let selections: Vec<SelectionParams> = args
+            .epsilons
+            .iter()
+            .map(|&epsilon| SelectionParams {
+                epsilon,
+                ..params.selection()
+            })
+            .collect();
+        eprintln!("fitting twice (without and with the held-out rows)...");
+        let start = Instant::now();
+        let agreement = density_cluster::holdout_agreement(&x, &params, &selections, every)?;
+        writeln!(
+            out,
+            "{:>8}  {:>9}  {:>12}  {:>12}  {:>9}  {:>7}",
+            "epsilon", "held out", "predicted out", "refit out", "compared", "ARI"
+        )?;
+        for a in &agreement {
+            writeln!(
+                out,
+                "{:>8}  {:>9}  {:>12}  {:>12}  {:>9}  {:>7.4}",
+                a.selection.epsilon,
+                a.held_out,
+                a.predicted_outliers,
+                a.refit_outliers,
+                a.compared,
+                a.ari
+            )?;
+        }
+        eprintln!("{:.1} s", start.elapsed().as_secs_f64());
+        return Ok(());
+    }
 
     let bar = ProgressBar::new(x.nrows() as u64);
     bar.set_style(ProgressStyle::with_template(

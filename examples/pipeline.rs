@@ -6,6 +6,8 @@
 //! cargo run --release --example pipeline -- --input 'scans/*.jsonl.gz' --recog recog/xml
 //! cargo run --release --example pipeline -- --preset paper    # the paper's sizes (for a GPU)
 //! cargo run --release --example pipeline -- --config my-sizes.json   # a PipelineConfig as JSON
+//! # next month: no training; identify every record and report what changed
+//! cargo run --release --example pipeline -- --bundle runs/jan/bundle --input 'feb/*.jsonl.gz' --out runs/feb
 //! ```
 //!
 //! Everything goes into `--out` (default `bannerlm-out/`, layout in docs/FORMATS.md); the report
@@ -15,7 +17,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bannerlm::pipeline::{EmbedSnapshots, Input, Pipeline, PipelineConfig, PipelineOptions};
+use bannerlm::pipeline::{
+    EmbedSnapshots, Input, MonthlyRun, Pipeline, PipelineConfig, PipelineOptions,
+};
 use clap::{Parser, ValueEnum};
 
 // Training allocates and frees many large tensors per step; glibc's malloc hands each one back
@@ -68,6 +72,20 @@ struct Args {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// Monthly run: apply this bundle (`<earlier out>/bundle`) to the snapshot in `--input`
+    /// without training; identify every record and report what changed.
+    #[arg(long, requires = "input", conflicts_with_all = ["config", "hosts", "snapshots", "all_snapshots"])]
+    bundle: Option<PathBuf>,
+    /// Monthly run: embedding distance above which a service counts as changed.
+    #[arg(long, default_value_t = 0.1, requires = "bundle")]
+    threshold: f32,
+    /// Monthly run: largest changes shown as banner diffs.
+    #[arg(long, default_value_t = 20, requires = "bundle")]
+    top: usize,
+    /// Monthly run: scan-sim truth files of the new snapshot (default: `truth-<snapshot>.jsonl.gz`
+    /// next to the input files, if any).
+    #[arg(long, num_args = 1.., requires = "bundle")]
+    truth: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,7 +95,67 @@ enum Preset {
     Tiny,
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
+/// `--bundle`: the incremental monthly run.
+fn monthly(args: Args, bundle: PathBuf) -> anyhow::Result<()> {
+    let options = PipelineOptions::new(&args.out)
+        .resume(args.resume)
+        .progress(!args.quiet)
+        .recog_dir(args.recog)
+        .no_recog(args.no_recog);
+    let mut run = MonthlyRun::new(bundle, args.input, options)
+        .threshold(args.threshold)
+        .top(args.top);
+    if !args.truth.is_empty() {
+        run = run.truth(args.truth);
+    }
+    let summary = run.run()?;
+    let c = &summary.changes;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} records; {} in both snapshots, {} changed ({:.1}%), {} appeared, {} vanished",
+        c.counts.after,
+        c.counts.both,
+        c.counts.changed,
+        100.0 * c.changed_share,
+        c.counts.appeared,
+        c.counts.vanished
+    )?;
+    if let Some(t) = &c.truth {
+        writeln!(
+            out,
+            "vs truth: embedding > {}: precision {:.1}%, recall {:.1}%, F1 {:.3}; edit distance best F1 {:.3}",
+            c.threshold,
+            100.0 * t.embedding_at_threshold.precision,
+            100.0 * t.embedding_at_threshold.recall,
+            t.embedding_at_threshold.f1,
+            t.edit_distance_best_f1.f1
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        bannerlm_base::escape_str(&c.drift.recommendation)
+    )?;
+    for p in [
+        &summary.identifications,
+        &summary.changes_json,
+        &summary.report,
+    ] {
+        writeln!(
+            out,
+            "{}",
+            bannerlm_base::escape_str(&p.display().to_string())
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn run(mut args: Args) -> anyhow::Result<()> {
+    if let Some(bundle) = args.bundle.take() {
+        return monthly(args, bundle);
+    }
     let mut config = match (&args.config, args.preset) {
         // Unknown (misspelt) keys are errors naming the key and the file.
         (Some(path), _) => PipelineConfig::from_json_file(path)?,

@@ -19,6 +19,7 @@
 //! | [`cluster`] | `density-cluster` | HDBSCAN at several epsilons |
 //! | [`fingerprint`] | `lcs-fingerprint` | regex fingerprints from clusters |
 //! | [`recog`] | `recog-compat` | Rapid7 Recog databases |
+//! | [`identify`] | `banner-identify` | identify banners with a pipeline's bundle |
 //!
 //! # API
 //!
@@ -40,6 +41,7 @@ pub mod pipeline;
 pub mod simulated;
 pub mod terminal;
 
+pub use banner_identify as identify;
 pub use banner_parse as parse;
 pub use bpe_tokenizer as tokenizer;
 pub use contrastive_trainer as trainer;

@@ -5,18 +5,8 @@ use std::path::Path;
 
 use bannerlm::pipeline::{Pipeline, PipelineConfig, PipelineOptions, Stage};
 
-fn lines(path: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
-        .collect()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+mod common;
+use common::{json, lines};
 
 fn assert_key(v: &serde_json::Value, what: &str) {
     for field in ["ip", "port", "snapshot", "protocol"] {
@@ -60,7 +50,7 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
     }
     assert_eq!(
         json(&out.join("manifest.json")).as_array().map(Vec::len),
-        Some(11)
+        Some(Stage::ALL.len())
     );
 
     // Input: simulated snapshots with truth.
@@ -138,6 +128,9 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
     assert!(!summary.recog_compared);
     assert!(json(&out.join("recog/comparison.json"))["skipped"].is_string());
 
+    // The bundle gives, in a new Identifier, the run's own fingerprint matches and clusters.
+    check_bundle(&out, config.epsilons.len());
+
     // Report: self-contained, every section, nothing raw.
     let html = std::fs::read_to_string(&summary.report).expect("report");
     for id in [
@@ -184,4 +177,77 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
             (b.epsilon.to_bits(), b.clusters, b.outlier_share.to_bits())
         );
     }
+}
+
+/// Opens `<out>/bundle` in a new [`Identifier`](bannerlm::identify::Identifier) and identifies
+/// the run's own records: the fingerprints that match (against each fingerprint of
+/// fingerprint/fingerprints.jsonl applied on its own) and the cluster at every epsilon
+/// (against cluster/clusters.jsonl) agree for at least 99% of records.
+fn check_bundle(out: &Path, n_epsilons: usize) {
+    use bannerlm::identify::{Identifier, IdentifyOptions};
+    use bannerlm::parse::{HttpBanner, ReadOptions, RecordReader};
+
+    let bundle = out.join("bundle");
+    assert!(bundle.join("manifest.json").is_file());
+    let id =
+        Identifier::open(&bundle, IdentifyOptions::default().neighbours(2)).expect("open bundle");
+    assert_eq!(id.bundle().manifest().epsilons.len(), n_epsilons);
+    let records: Vec<_> = RecordReader::open(id.bundle().records_path(), ReadOptions::default())
+        .expect("bundle records")
+        .collect::<Result<_, _>>()
+        .expect("read bundle records");
+    let keys: Vec<_> = records
+        .iter()
+        .map(bannerlm::parse::BannerRecord::key)
+        .collect();
+    assert_eq!(keys, id.bundle().keys());
+    let fitted = bannerlm::fingerprint::ClusterLabels::read(out.join("cluster/clusters.jsonl"))
+        .expect("clusters")
+        .align(&keys);
+    assert_eq!(fitted.len(), n_epsilons);
+    let fps = bannerlm::fingerprint::read_jsonl(out.join("fingerprint/fingerprints.jsonl"))
+        .expect("fingerprints");
+    let compiled: Vec<_> = fps
+        .iter()
+        .map(|f| bannerlm::fingerprint::compile_regex(&f.regex).expect("regex"))
+        .collect();
+    let found: Vec<_> = id
+        .identify_records(records.clone())
+        .collect::<Result<_, _>>()
+        .expect("identify");
+    let (mut same_fp, mut same_cluster, mut labelled) = (0usize, vec![0usize; n_epsilons], 0usize);
+    for (((key, ident), r), row) in found.iter().zip(&records).zip(0..) {
+        assert_eq!(*key, r.key());
+        let http = HttpBanner::parse(&r.banner);
+        let expect: Vec<usize> = (0..fps.len())
+            .filter(|&i| {
+                http.get_all(&fps[i].header)
+                    .any(|v| compiled[i].is_match(v))
+            })
+            .collect();
+        let got: Vec<usize> = ident.fingerprints.iter().map(|m| m.fingerprint).collect();
+        same_fp += usize::from(got == expect);
+        for (c, clustering) in fitted.iter().enumerate() {
+            same_cluster[c] += usize::from(ident.clusters[c].cluster == clustering.labels[row]);
+        }
+        labelled += usize::from(ident.clusters.iter().any(|c| c.label.is_some()));
+        assert!(ident.neighbours.len() == 2 && ident.neighbours[0].distance < 1e-2);
+    }
+    let n = records.len();
+    let share = |k: usize| k as f64 / n as f64;
+    eprintln!(
+        "bundle: {n} records, same fingerprints {:.2}%, same clusters {}",
+        100.0 * share(same_fp),
+        same_cluster
+            .iter()
+            .map(|&k| format!("{:.2}%", 100.0 * share(k)))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    );
+    assert!(share(same_fp) >= 0.99);
+    assert!(
+        same_cluster.iter().all(|&k| share(k) >= 0.99),
+        "{same_cluster:?} of {n}"
+    );
+    assert!(labelled > 0, "no record's cluster has a label");
 }

@@ -63,6 +63,20 @@ pub enum Error {
         /// The marker file name bannerlm looks for.
         marker: &'static str,
     },
+    /// The output folder holds another kind of run (a monthly run into a full run's folder,
+    /// or the reverse), whose files this run would replace.
+    #[error(
+        "{}: holds a {found} run, not a {wanted} run; its files would be replaced: choose another --out",
+        path.display()
+    )]
+    OtherRunKind {
+        /// The output folder.
+        path: PathBuf,
+        /// The kind of run in it (`full` or `monthly`).
+        found: String,
+        /// The kind of run asked for.
+        wanted: &'static str,
+    },
     /// A stage folder of the output folder lacks bannerlm's mark, so it is not cleared.
     #[error(
         "{}: refusing to clear a folder that bannerlm did not create (no {marker} marker); \

@@ -17,6 +17,10 @@
 //! (the embedding ids, the clusters JSONL) carries the record key `{ip, port, snapshot,
 //! protocol}` so it joins back to the input.
 //!
+//! [`MonthlyRun`] is the incremental run (`pipeline --bundle`): it applies the bundle of an
+//! earlier run to a new snapshot without training, identifies every record and reports what
+//! changed (see its module documentation and docs/PIPELINE.md).
+//!
 //! Progress: a plain line per stage start and end on standard error, and on a terminal a
 //! progress bar with ETA inside the long stages.
 //!
@@ -45,6 +49,7 @@
 
 mod config;
 mod error;
+mod monthly;
 mod report;
 mod source;
 mod stage;
@@ -61,10 +66,14 @@ pub use config::{
     ValidPipelineConfig,
 };
 pub use error::{Error, Result};
+pub use monthly::{
+    DEFAULT_TOP_CHANGES, Drift, MonthlyChanges, MonthlyRun, MonthlySummary, RETRAIN_DRIFT_SHARE,
+    TopChange, TruthScores,
+};
 pub use stage::{RUN_MARKER, STAGE_MARKER, Stage, StageRecord};
 
 use source::Source;
-use stage::{StageState, Tracker, claim_out_dir, read_json, write_atomic, write_json};
+use stage::{RunKind, StageState, Tracker, claim_out_dir, read_json, write_atomic, write_json};
 use stages::{Ctx, paths};
 
 /// Where the run's results are and its key figures.
@@ -116,7 +125,7 @@ impl Pipeline {
         let config = self.config.config();
         let out = self.options.out_dir.clone();
         let recog_dir = self.options.effective_recog_dir()?;
-        claim_out_dir(&out)?;
+        claim_out_dir(&out, RunKind::Full)?;
         let mut tracker = Tracker::new(out.clone(), self.options.resume, self.options.progress);
         let device = roberta_model::default_device().map_err(Error::stage("device"))?;
         let source = Source::open(config)?;
@@ -124,7 +133,7 @@ impl Pipeline {
         let mut records = Vec::new();
 
         let c = config;
-        let stage_params: [(Stage, serde_json::Value); 11] = [
+        let stage_params: [(Stage, serde_json::Value); 12] = [
             (
                 Stage::Input,
                 serde_json::json!({"input": c.input, "seed": c.seed,
@@ -166,6 +175,10 @@ impl Pipeline {
                 Stage::Recog,
                 serde_json::json!({"recog_dir": recog_dir.as_ref().map(|d| file_stamp(d))}),
             ),
+            (
+                Stage::Bundle,
+                serde_json::json!({"recog_dir": recog_dir.as_ref().map(|d| file_stamp(d))}),
+            ),
             (Stage::Report, serde_json::json!({})),
         ];
         for (stage, params) in stage_params {
@@ -194,7 +207,14 @@ impl Pipeline {
                 Stage::Cluster => stages::cluster(&ctx)?,
                 Stage::Fingerprint => stages::fingerprint(&ctx)?,
                 Stage::Recog => stages::recog(&ctx, recog_dir.as_deref())?,
+                Stage::Bundle => stages::bundle(&ctx, recog_dir.as_deref())?,
                 Stage::Report => write_report(&ctx, &records)?,
+                // The monthly run's own stages are not in this plan.
+                Stage::Identify | Stage::Changes => {
+                    return Err(Error::InvalidConfig(format!(
+                        "stage {stage} belongs to the monthly run"
+                    )));
+                }
             };
             records.push(tracker.finish(running, outputs, summary)?);
         }
@@ -271,6 +291,14 @@ fn write_report(
         evaluation: Some(stages::read_evaluation(&out.join(paths::EVALUATION))?),
         examples: read_json(&out.join(paths::ANNOTATIONS))?,
         clusters: read_json(&out.join(paths::CLUSTER_SUMMARY))?,
+        cluster_labels: {
+            let path = out.join(paths::BUNDLE).join("cluster_labels.json");
+            if path.is_file() {
+                read_json(&path)?
+            } else {
+                Vec::new()
+            }
+        },
         scores: read_json(&out.join(paths::FINGERPRINT_SCORES))?,
         comparison: Some(read_json(&out.join(paths::COMPARISON))?),
         histogram_png: Some(base64::engine::general_purpose::STANDARD.encode(png)),

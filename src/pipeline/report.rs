@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use banner_identify::{ClusteringLabels, LabelSource};
 use bannerlm_base::escape_html;
 use contrastive_trainer::{Evaluation, TokenMetrics};
 use density_cluster::ClusterFigures;
@@ -19,6 +20,8 @@ pub(crate) struct ReportData<'a> {
     pub evaluation: Option<Evaluation>,
     pub examples: Vec<AnnotatedExample>,
     pub clusters: Vec<ClusterFigures<String>>,
+    /// Each cluster's label per clustering (the bundle's `cluster_labels.json`), when written.
+    pub cluster_labels: Vec<ClusteringLabels>,
     pub fingerprints: Vec<Fingerprint>,
     pub scores: Vec<FingerprintScore>,
     pub comparison: Option<Comparison>,
@@ -275,21 +278,49 @@ fn clusters(h: &mut String, d: &ReportData<'_>) {
     }
     h.push_str("</table>\n<p class=\"note\">Purity: clustered records whose cluster's majority product is theirs. Completeness: clustered records in their product's largest cluster. Both against scan-sim's ground truth; empty on real data.</p>\n");
     if let Some(c) = d.clusters.last() {
+        let labels = d
+            .cluster_labels
+            .iter()
+            .find(|l| (l.epsilon - c.epsilon).abs() < 1e-12);
         let _ = writeln!(
             h,
-            "<table id=\"largest\"><tr><th colspan=\"3\">largest clusters at epsilon {}</th></tr><tr><th>size</th><th>majority product</th><th>share</th></tr>",
+            "<table id=\"largest\"><tr><th colspan=\"5\">largest clusters at epsilon {}</th></tr><tr><th>size</th><th>label</th><th>label covers</th><th>majority product</th><th>share</th></tr>",
             c.epsilon
         );
         for l in &c.largest {
+            let label = l
+                .cluster
+                .and_then(|k| labels.and_then(|ls| ls.labels.get(&k)));
+            let (text, covers) = label.map_or_else(
+                || ("–".to_owned(), "–".to_owned()),
+                |x| {
+                    let source = match x.source {
+                        LabelSource::Recog => "Recog",
+                        LabelSource::Fingerprint => "fingerprint",
+                        LabelSource::Server => "Server",
+                    };
+                    (
+                        format!(
+                            "{} <span class=\"note\">({source})</span>",
+                            escape_html(&x.label)
+                        ),
+                        pct(x.share),
+                    )
+                },
+            );
             let _ = writeln!(
                 h,
-                "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                "<tr><td class=\"n\">{}</td><td>{text}</td><td class=\"n\">{covers}</td><td>{}</td><td class=\"n\">{}</td></tr>",
                 l.size,
                 escape_html(l.majority.as_deref().unwrap_or("–")),
-                pct(l.share)
+                if l.majority.is_some() {
+                    pct(l.share)
+                } else {
+                    "–".to_owned()
+                }
             );
         }
-        h.push_str("</table>\n");
+        h.push_str("</table>\n<p class=\"note\">Label: the Recog description that matches most of the cluster's banners (with a Recog folder), else the cluster's fingerprint with the largest support, else its most common Server value; the share of its banners the label covers. Majority product: from scan-sim's ground truth, empty on real data.</p>\n");
     }
 }
 
@@ -321,10 +352,7 @@ fn fingerprints(h: &mut String, d: &ReportData<'_>) {
             .then(a.cmp(&b))
     });
     let empty = BTreeMap::new();
-    let descriptions = d
-        .comparison
-        .as_ref()
-        .map_or(&empty, |c| &c.found.descriptions);
+    let descriptions = d.comparison.as_ref().map_or(&empty, |c| &c.descriptions);
     for &i in order.iter().take(SHOWN) {
         let f = &d.fingerprints[i];
         let _ = write!(
@@ -378,7 +406,7 @@ fn recog(h: &mut String, d: &ReportData<'_>) {
         return;
     }
     h.push_str("<table id=\"recog-table\"><tr><th>header</th><th>banners with it</th><th>Recog-labelled</th><th>our patterns</th><th>recovered</th><th>coverage</th><th>partial</th><th>coverage</th><th>new candidates</th><th>paper recovered / partial</th></tr>\n");
-    for r in &c.found.headers {
+    for r in &c.headers {
         let paper = match r.header.as_str() {
             "Server" => "117 (98.1%) / 251 (99.3%)",
             "Set-Cookie" => "9 (63.2%) / 25 (89.6%)",
@@ -452,5 +480,222 @@ mod tests {
         let s = escape_html("<script>\u{1b}[31m\r\n&\"'</script>");
         assert!(!s.contains('<') && !s.contains('>') && !s.chars().any(char::is_control));
         assert!(s.contains("&lt;script&gt;") && s.contains("\\u{1b}") && s.contains("&amp;"));
+    }
+}
+
+/// Banner bytes shown per side of a diff.
+const DIFF_BYTES: usize = 4_000;
+
+/// `text` with the bytes outside `kept` (ranges of matching bytes) wrapped in `<tag>`, all
+/// escaped.
+fn marked(text: &[u8], kept: &[(usize, usize)], tag: &str) -> String {
+    let mut h = String::new();
+    let mut pos = 0;
+    let push = |h: &mut String, from: usize, to: usize, changed: bool| {
+        if from >= to {
+            return;
+        }
+        let part = escape_html(&String::from_utf8_lossy(&text[from..to]));
+        if changed {
+            let _ = write!(h, "<{tag}>{part}</{tag}>");
+        } else {
+            h.push_str(&part);
+        }
+    };
+    for &(start, len) in kept {
+        let start = start.min(text.len());
+        let end = (start + len).min(text.len());
+        push(&mut h, pos, start, true);
+        push(&mut h, start, end, false);
+        pos = end;
+    }
+    push(&mut h, pos, text.len(), true);
+    h
+}
+
+/// The old and new banner as two escaped `<pre>` blocks, the bytes that differ marked (difflib's
+/// matching blocks, [`banner_parse::matching_blocks`]).
+fn banner_diff(before: &str, after: &str) -> (String, String) {
+    let a = &before.as_bytes()[..before.len().min(DIFF_BYTES)];
+    let b = &after.as_bytes()[..after.len().min(DIFF_BYTES)];
+    let blocks = banner_parse::matching_blocks(a, b);
+    let ka: Vec<(usize, usize)> = blocks.iter().map(|m| (m.a_start, m.len)).collect();
+    let kb: Vec<(usize, usize)> = blocks.iter().map(|m| (m.b_start, m.len)).collect();
+    (marked(a, &ka, "del"), marked(b, &kb, "ins"))
+}
+
+/// The monthly run's page (`report/index.html`): counts, clusters, drift and the retrain
+/// recommendation, the distance histogram (`svg`, drawn by embed-index from numbers only),
+/// the largest changes as banner diffs, the truth scores on simulated data, stage timings.
+/// Every banner, key and snapshot name is escaped.
+pub(crate) fn render_monthly(
+    c: &super::monthly::MonthlyChanges,
+    stages: &[StageRecord],
+    svg: &str,
+) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\">\
+         <title>bannerlm monthly report</title><style>{STYLE}del{{background:#fdd;text-decoration:none}}\
+         ins{{background:#dfd;text-decoration:none}}.retrain{{font-weight:bold;color:#a00}}</style></head><body>\n\
+         <h1>bannerlm monthly report</h1>\n<p class=\"note\">Snapshot <code>{}</code> identified with the bundle of snapshot <code>{}</code> (<code>{}</code>), without training.</p>\n",
+        escape_html(&c.snapshot),
+        escape_html(&c.bundle_snapshot),
+        escape_html(&c.bundle)
+    );
+    let n = &c.counts;
+    let _ = writeln!(
+        h,
+        "<h2 id=\"changes\">What changed</h2>\n<table id=\"change-table\"><tr><th></th><th>services</th></tr>\
+         <tr><td>records of the bundle's snapshot</td><td class=\"n\">{}</td></tr>\
+         <tr><td>records of the new snapshot</td><td class=\"n\">{}</td></tr>\
+         <tr><td>in both</td><td class=\"n\">{}</td></tr>\
+         <tr><td>of those changed (embedding distance &gt; {})</td><td class=\"n\">{} ({})</td></tr>\
+         <tr><td>appeared</td><td class=\"n\">{}</td></tr>\
+         <tr><td>vanished</td><td class=\"n\">{}</td></tr>\
+         <tr><td>duplicate rows ignored (bundle / new)</td><td class=\"n\">{} / {}</td></tr></table>",
+        n.before,
+        n.after,
+        n.both,
+        c.threshold,
+        n.changed,
+        pct(c.changed_share),
+        n.appeared,
+        n.vanished,
+        n.duplicates_before,
+        n.duplicates_after
+    );
+    let _ = writeln!(
+        h,
+        "<figure>{svg}<figcaption>Embedding distance of the services in both snapshots, log scale; the paper's threshold {} separates unchanged from changed.</figcaption></figure>",
+        c.threshold
+    );
+    let d = &c.drift;
+    let _ = writeln!(
+        h,
+        "<h2 id=\"drift\">Drift</h2>\n<p class=\"{}\">{}</p>",
+        if d.retrain { "retrain" } else { "note" },
+        escape_html(&d.recommendation)
+    );
+    h.push_str("<table id=\"drift-table\"><tr><th>epsilon</th><th>clusters</th><th>grew</th><th>shrank</th><th>outliers before</th><th>outliers now (drift)</th></tr>\n");
+    for g in &c.clusters {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            g.epsilon,
+            g.clusters.len(),
+            g.clusters.iter().filter(|k| k.change > 0).count(),
+            g.clusters.iter().filter(|k| k.change < 0).count(),
+            pct(g.outlier_share_before),
+            pct(g.drift_share)
+        );
+    }
+    h.push_str("</table>\n");
+    if let Some(g) = c
+        .clusters
+        .iter()
+        .min_by(|a, b| a.epsilon.total_cmp(&b.epsilon))
+    {
+        let mut moved: Vec<&embed_index::ClusterCount> = g.clusters.iter().collect();
+        moved.sort_by_key(|k| std::cmp::Reverse(k.change.unsigned_abs()));
+        let _ = writeln!(
+            h,
+            "<table id=\"growth\"><tr><th colspan=\"4\">clusters that grew or shrank most at epsilon {}</th></tr><tr><th>cluster</th><th>before</th><th>now</th><th>change</th></tr>",
+            g.epsilon
+        );
+        for k in moved.iter().take(20) {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:+}</td></tr>",
+                k.cluster, k.before, k.after, k.change
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(t) = &c.truth {
+        let row = |h: &mut String, name: &str, p: &embed_index::PrecisionRecall| {
+            let _ = writeln!(
+                h,
+                "<tr><td>{name}</td><td class=\"n\">{:.4}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.3}</td></tr>",
+                p.threshold,
+                pct(p.precision),
+                pct(p.recall),
+                p.f1
+            );
+        };
+        let _ = writeln!(
+            h,
+            "<h2 id=\"truth\">Against the simulation's truth</h2>\n<p>{} services scored, {} changed in the truth (device, version or configuration).</p>\n<table id=\"truth-table\"><tr><th>detector</th><th>threshold</th><th>precision</th><th>recall</th><th>F1</th></tr>",
+            t.services_scored, t.changed_in_truth
+        );
+        row(
+            &mut h,
+            "embedding distance at the run's threshold",
+            &t.embedding_at_threshold,
+        );
+        row(
+            &mut h,
+            "embedding distance, best threshold",
+            &t.embedding_best_f1,
+        );
+        row(
+            &mut h,
+            "normalised edit distance, best threshold",
+            &t.edit_distance_best_f1,
+        );
+        h.push_str("</table>\n");
+    }
+    let _ = writeln!(
+        h,
+        "<h2 id=\"top\">Largest changes</h2>\n<p class=\"note\">Old banner (bundle) above, new below; bytes that differ are marked.</p>"
+    );
+    for t in &c.top {
+        let key = t
+            .key
+            .as_ref()
+            .and_then(|k| serde_json::to_string(k).ok())
+            .unwrap_or_default();
+        let (a, b) = banner_diff(&t.before, &t.after);
+        let _ = writeln!(
+            h,
+            "<h3><code>{}</code></h3><p class=\"note\">embedding distance {:.4}, edit distance {:.3}</p><pre class=\"banner\">{a}</pre><pre class=\"banner\">{b}</pre>",
+            escape_html(&key),
+            t.distance,
+            t.edit_distance
+        );
+    }
+    h.push_str("<h2 id=\"timing\">Stages</h2>\n<table><tr><th>stage</th><th>seconds</th><th>peak memory</th></tr>\n");
+    for s in stages {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{:.1}{}</td><td class=\"n\">{}</td></tr>",
+            s.stage,
+            s.seconds,
+            if s.skipped { " (earlier run)" } else { "" },
+            s.peak_rss_kib.map_or_else(|| "–".into(), format_kib)
+        );
+    }
+    h.push_str("</table>\n</body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod monthly_tests {
+    use super::*;
+
+    #[test]
+    fn diffs_mark_changed_bytes_and_escape() {
+        let (a, b) = banner_diff("Server: nginx/1.18 <x>", "Server: nginx/1.20 <x>");
+        assert!(
+            a.starts_with("Server: nginx/1.") && a.contains("<del>") && a.contains("&lt;x&gt;")
+        );
+        assert!(b.contains("<ins>") && !b.contains("<x>"));
+        let (same, _) = banner_diff("abc", "abc");
+        assert_eq!(same, "abc");
+        let (gone, new) = banner_diff("<script>", "");
+        assert_eq!(gone, "<del>&lt;script&gt;</del>");
+        assert_eq!(new, "");
     }
 }

@@ -36,13 +36,19 @@ pub enum Stage {
     Fingerprint,
     /// Comparison with Recog.
     Recog,
+    /// The bundle (`bundle/`): everything `identify` needs (banner-identify's `BundleWriter`).
+    Bundle,
     /// The HTML report.
     Report,
+    /// Monthly run: identify every record of the new snapshot with a bundle (`identify/`).
+    Identify,
+    /// Monthly run: what changed since the bundle's snapshot (`monthly/`).
+    Changes,
 }
 
 impl Stage {
     /// Every stage in running order.
-    pub const ALL: [Stage; 11] = [
+    pub const ALL: [Stage; 12] = [
         Stage::Input,
         Stage::Tokenizer,
         Stage::Pretrain,
@@ -53,8 +59,12 @@ impl Stage {
         Stage::Cluster,
         Stage::Fingerprint,
         Stage::Recog,
+        Stage::Bundle,
         Stage::Report,
     ];
+
+    /// The stages of a monthly run (`pipeline --bundle`), in running order.
+    pub const MONTHLY: [Stage; 4] = [Stage::Embed, Stage::Identify, Stage::Changes, Stage::Report];
 
     /// The stage's name, also its output sub-folder.
     pub fn name(self) -> &'static str {
@@ -69,7 +79,10 @@ impl Stage {
             Stage::Cluster => "cluster",
             Stage::Fingerprint => "fingerprint",
             Stage::Recog => "recog",
+            Stage::Bundle => "bundle",
             Stage::Report => "report",
+            Stage::Identify => "identify",
+            Stage::Changes => "monthly",
         }
     }
 }
@@ -143,21 +156,52 @@ pub const RUN_MARKER: &str = ".bannerlm-run";
 /// cleared.
 pub const STAGE_MARKER: &str = ".bannerlm-stage";
 
-fn marker_text() -> String {
+/// What kind of run an output folder holds (written in its [`RUN_MARKER`]); one folder holds
+/// one kind, so a monthly run never replaces a full run's files or the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunKind {
+    /// The whole method (`Pipeline::run`).
+    Full,
+    /// An incremental run on a bundle (`MonthlyRun::run`).
+    Monthly,
+}
+
+impl RunKind {
+    fn name(self) -> &'static str {
+        match self {
+            RunKind::Full => "full",
+            RunKind::Monthly => "monthly",
+        }
+    }
+}
+
+fn marker_text(kind: RunKind) -> String {
     format!(
-        "{{\"made_by\": \"bannerlm\", \"version\": \"{}\"}}\n",
-        env!("CARGO_PKG_VERSION")
+        "{{\"made_by\": \"bannerlm\", \"version\": \"{}\", \"kind\": \"{}\"}}\n",
+        env!("CARGO_PKG_VERSION"),
+        kind.name()
     )
+}
+
+/// The kind of run a marker says; markers written before kinds existed are full runs.
+fn marker_kind(marker: &Path) -> Result<String> {
+    let v: serde_json::Value = read_json(marker)?;
+    Ok(v.get("kind")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("full")
+        .to_owned())
 }
 
 /// Makes `out` a bannerlm output folder, or checks that it is one: a missing or empty folder
 /// gets the [`RUN_MARKER`]; a folder with the marker is accepted; anything else (a file, a
-/// non-empty folder without the marker) is refused without touching it.
+/// non-empty folder without the marker) is refused without touching it, and so is a folder
+/// whose marker names another [`RunKind`].
 ///
 /// # Errors
-/// [`Error::ForeignOutput`] for a non-empty folder without the marker; [`Error::Io`] when
-/// `out` is not a folder or cannot be created or read.
-pub(crate) fn claim_out_dir(out: &Path) -> Result<()> {
+/// [`Error::ForeignOutput`] for a non-empty folder without the marker;
+/// [`Error::OtherRunKind`] for a folder of another kind of run; [`Error::Io`] when `out` is
+/// not a folder or cannot be created or read.
+pub(crate) fn claim_out_dir(out: &Path, kind: RunKind) -> Result<()> {
     match std::fs::metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -175,6 +219,14 @@ pub(crate) fn claim_out_dir(out: &Path) -> Result<()> {
         Ok(_) => {
             let marker = out.join(RUN_MARKER);
             if marker.is_file() {
+                let found = marker_kind(&marker)?;
+                if found != kind.name() {
+                    return Err(Error::OtherRunKind {
+                        path: out.to_path_buf(),
+                        found,
+                        wanted: kind.name(),
+                    });
+                }
                 bannerlm_base::remove_stale_temps(out).map_err(|e| Error::io(out, e))?;
                 return Ok(());
             }
@@ -187,7 +239,7 @@ pub(crate) fn claim_out_dir(out: &Path) -> Result<()> {
             }
         }
     }
-    write_atomic(&out.join(RUN_MARKER), marker_text().as_bytes())
+    write_atomic(&out.join(RUN_MARKER), marker_text(kind).as_bytes())
 }
 
 /// Removes a stage folder of an earlier run, only if bannerlm made it ([`STAGE_MARKER`]).
@@ -208,7 +260,7 @@ fn clear_stage_dir(dir: &Path) -> Result<()> {
 }
 
 /// Creates a stage folder (if needed) and marks it as bannerlm's.
-fn mark_stage_dir(dir: &Path) -> Result<()> {
+pub(crate) fn mark_stage_dir(dir: &Path) -> Result<()> {
     if std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
         return Err(Error::ForeignStageDir {
             path: dir.to_path_buf(),
@@ -218,7 +270,11 @@ fn mark_stage_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let marker = dir.join(STAGE_MARKER);
     if !marker.is_file() {
-        write_atomic(&marker, marker_text().as_bytes())?;
+        let text = format!(
+            "{{\"made_by\": \"bannerlm\", \"version\": \"{}\"}}\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        write_atomic(&marker, text.as_bytes())?;
     }
     Ok(())
 }
@@ -246,6 +302,8 @@ pub(crate) struct Tracker {
     chain: serde_json::Map<String, serde_json::Value>,
     /// A stage of this run has run (not skipped): every later stage runs too.
     dirty: bool,
+    /// The stages of this kind of run, for numbering ([`Stage::ALL`] or [`Stage::MONTHLY`]).
+    pub(crate) plan: &'static [Stage],
 }
 
 /// What [`Tracker::skip_or_start`] decided for a stage.
@@ -275,6 +333,7 @@ impl Tracker {
             progress,
             chain: serde_json::Map::new(),
             dirty: false,
+            plan: &Stage::ALL,
         }
     }
 
@@ -311,7 +370,7 @@ impl Tracker {
             if rec.params == chain && rec.outputs.iter().all(|o| self.out.join(o).exists()) {
                 self.line(&format!(
                     "[{}] {stage}: up to date, skipped ({:.1} s in the earlier run)",
-                    Self::index(stage),
+                    self.index(stage),
                     rec.seconds
                 ));
                 return Ok(StageState::Done(StageRecord {
@@ -343,7 +402,7 @@ impl Tracker {
         reset_peak_rss();
         self.line(&format!(
             "[{}] {stage}: started{}",
-            Self::index(stage),
+            self.index(stage),
             if resume_inner {
                 " (resuming its checkpoints)"
             } else {
@@ -381,7 +440,7 @@ impl Tracker {
         }
         self.line(&format!(
             "[{}] {}: done in {:.1} s, peak memory {}",
-            Self::index(run.stage),
+            self.index(run.stage),
             run.stage,
             rec.seconds,
             rec.peak_rss_kib.map_or_else(|| "-".into(), format_kib)
@@ -389,9 +448,9 @@ impl Tracker {
         Ok(rec)
     }
 
-    fn index(stage: Stage) -> String {
-        let i = Stage::ALL.iter().position(|&s| s == stage).unwrap_or(0) + 1;
-        format!("{i}/{}", Stage::ALL.len())
+    fn index(&self, stage: Stage) -> String {
+        let i = self.plan.iter().position(|&s| s == stage).unwrap_or(0) + 1;
+        format!("{i}/{}", self.plan.len())
     }
 
     /// A plain log line on stderr.
@@ -475,7 +534,7 @@ mod tests {
     fn an_unmarked_stage_folder_is_never_cleared() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let out = dir.path().to_path_buf();
-        claim_out_dir(&out).unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&out, RunKind::Full).unwrap_or_else(|e| panic!("{e}"));
         // A user's folder that happens to have a stage's name, inside a bannerlm folder.
         std::fs::create_dir_all(out.join("input/keep")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(out.join("input/keep/data.txt"), b"mine").unwrap_or_else(|e| panic!("{e}"));
@@ -515,7 +574,7 @@ mod tests {
         std::fs::create_dir_all(&elsewhere).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(elsewhere.join(STAGE_MARKER), b"").unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(elsewhere.join("precious"), b"x").unwrap_or_else(|e| panic!("{e}"));
-        claim_out_dir(&out).unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&out, RunKind::Full).unwrap_or_else(|e| panic!("{e}"));
         std::os::unix::fs::symlink(&elsewhere, out.join("embed")).unwrap_or_else(|e| panic!("{e}"));
         let mut t = Tracker::new(out.clone(), false, false);
         let r = t.skip_or_start(Stage::Embed, serde_json::json!({}));
@@ -527,22 +586,59 @@ mod tests {
     fn claim_marks_new_and_empty_folders_and_refuses_others() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let new = dir.path().join("new/out");
-        claim_out_dir(&new).unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&new, RunKind::Full).unwrap_or_else(|e| panic!("{e}"));
         assert!(new.join(RUN_MARKER).is_file());
-        claim_out_dir(&new).unwrap_or_else(|e| panic!("a marked folder is ours: {e}"));
+        claim_out_dir(&new, RunKind::Full)
+            .unwrap_or_else(|e| panic!("a marked folder is ours: {e}"));
         let empty = dir.path().join("empty");
         std::fs::create_dir(&empty).unwrap_or_else(|e| panic!("{e}"));
-        claim_out_dir(&empty).unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&empty, RunKind::Full).unwrap_or_else(|e| panic!("{e}"));
         assert!(empty.join(RUN_MARKER).is_file());
         let user = dir.path().join("user");
         std::fs::create_dir_all(user.join("report")).unwrap_or_else(|e| panic!("{e}"));
-        let r = claim_out_dir(&user);
+        let r = claim_out_dir(&user, RunKind::Full);
         assert!(matches!(r, Err(Error::ForeignOutput { .. })), "{r:?}");
         assert!(!user.join(RUN_MARKER).exists());
         let file = dir.path().join("file");
         std::fs::write(&file, b"x").unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(claim_out_dir(&file), Err(Error::Io { .. })));
+        assert!(matches!(
+            claim_out_dir(&file, RunKind::Full),
+            Err(Error::Io { .. })
+        ));
         assert_eq!(std::fs::read(&file).unwrap_or_default(), b"x");
+    }
+
+    /// A monthly run never writes into a full run's folder (it would replace its `embed/` and
+    /// `report/`), nor the reverse; a marker from before kinds existed is a full run's.
+    #[test]
+    fn claim_refuses_a_folder_of_another_kind_of_run() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let full = dir.path().join("full");
+        claim_out_dir(&full, RunKind::Full).unwrap_or_else(|e| panic!("{e}"));
+        let r = claim_out_dir(&full, RunKind::Monthly);
+        assert!(
+            matches!(&r, Err(Error::OtherRunKind { found, wanted: "monthly", .. }) if found == "full"),
+            "{r:?}"
+        );
+        let monthly = dir.path().join("monthly");
+        claim_out_dir(&monthly, RunKind::Monthly).unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&monthly, RunKind::Monthly).unwrap_or_else(|e| panic!("ours: {e}"));
+        assert!(matches!(
+            claim_out_dir(&monthly, RunKind::Full),
+            Err(Error::OtherRunKind { .. })
+        ));
+        let old = dir.path().join("old");
+        std::fs::create_dir(&old).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            old.join(RUN_MARKER),
+            b"{\"made_by\": \"bannerlm\", \"version\": \"0.1.0\"}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        claim_out_dir(&old, RunKind::Full).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            claim_out_dir(&old, RunKind::Monthly),
+            Err(Error::OtherRunKind { .. })
+        ));
     }
 
     #[test]

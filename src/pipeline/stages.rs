@@ -1,5 +1,6 @@
 //! The stages' work: each reads the previous stages' files and writes its own.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use banner_parse::RecordKey;
@@ -11,7 +12,7 @@ use contrastive_trainer::{
 use density_cluster::{ClusterFigures, Hdbscan, Progress};
 use embed_index::{BannerEmbedder, EmbedParams, EmbeddingStore, PcaParams};
 use lcs_fingerprint::{
-    ClusterLabels, Fingerprint, FingerprintParams, FingerprintSummary, RecogComparison,
+    ClusterLabels, Fingerprint, FingerprintParams, FingerprintSummary, HeaderRecovery,
 };
 use recog_compat::{CompareParams, Database, HttpHeader};
 use roberta_model::burn::tensor::Device;
@@ -41,10 +42,12 @@ pub(crate) mod paths {
     pub const REDUCED: &str = "pca/reduced.npy";
     pub const CLUSTERS: &str = "cluster/clusters.jsonl";
     pub const CLUSTER_SUMMARY: &str = "cluster/summary.json";
+    pub const PREDICTION: &str = "cluster/prediction.json";
     pub const FINGERPRINTS: &str = "fingerprint/fingerprints.jsonl";
     pub const FINGERPRINT_SCORES: &str = "fingerprint/scores.json";
     pub const RECOG_XML: &str = "fingerprint/recog";
     pub const COMPARISON: &str = "recog/comparison.json";
+    pub const BUNDLE: &str = "bundle";
     pub const REPORT: &str = "report/index.html";
     pub const HISTOGRAM_SVG: &str = "report/histogram.svg";
     pub const HISTOGRAM_PNG: &str = "report/histogram.png";
@@ -431,6 +434,12 @@ pub(crate) fn cluster(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)>
     write_with(&ctx.path(paths::CLUSTERS), |w| {
         density_cluster::write_jsonl(w, &keys, &clusterings).map_err(Ctx::stage_err(Stage::Cluster))
     })?;
+    // What banner-identify needs to place new points in these clusterings (the bundle's
+    // prediction.json).
+    let prediction = fit
+        .prediction_data(&x, &clusterings)
+        .map_err(Ctx::stage_err(Stage::Cluster))?;
+    write_json(&ctx.path(paths::PREDICTION), &prediction)?;
     let figures: Vec<ClusterFigures<String>> = clusterings
         .iter()
         .map(|c| density_cluster::cluster_figures(c.params.epsilon, &c.labels, &products))
@@ -438,7 +447,10 @@ pub(crate) fn cluster(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)>
     write_json(&ctx.path(paths::CLUSTER_SUMMARY), &figures)?;
     let summary =
         serde_json::to_value(&figures).map_err(|e| Error::json(paths::CLUSTER_SUMMARY, e))?;
-    Ok((rel(&[paths::CLUSTERS, paths::CLUSTER_SUMMARY]), summary))
+    Ok((
+        rel(&[paths::CLUSTERS, paths::CLUSTER_SUMMARY, paths::PREDICTION]),
+        summary,
+    ))
 }
 
 /// HTTP rows of the embedded records with their cluster labels.
@@ -513,9 +525,10 @@ pub(crate) struct Comparison {
     /// Why the comparison was not made, if it was not.
     pub skipped: Option<String>,
     pub recog_dir: Option<String>,
-    /// Per header and the Recog descriptions each fingerprint recovers.
-    #[serde(flatten)]
-    pub found: RecogComparison,
+    /// One digest per header compared ([`lcs_fingerprint::RecogComparison::headers`]).
+    pub headers: Vec<HeaderRecovery>,
+    /// Fingerprint index -> Recog descriptions it recovers ([`lcs_fingerprint::RecogComparison::descriptions`]).
+    pub descriptions: BTreeMap<usize, Vec<String>>,
 }
 
 /// Compares the fingerprints with Recog's Server / Set-Cookie / WWW-Authenticate databases on
@@ -532,7 +545,7 @@ pub(crate) fn recog(ctx: &Ctx<'_>, dir: Option<&Path>) -> Result<(Vec<String>, s
         Some(dir) => compare_with_recog(ctx, dir)?,
     };
     write_json(&ctx.path(paths::COMPARISON), &comparison)?;
-    let summary = json!({"skipped": comparison.skipped, "headers": comparison.found.headers});
+    let summary = json!({"skipped": comparison.skipped, "headers": comparison.headers});
     Ok((rel(&[paths::COMPARISON]), summary))
 }
 
@@ -570,11 +583,110 @@ fn compare_with_recog(ctx: &Ctx<'_>, dir: &Path) -> Result<Comparison> {
     Ok(Comparison {
         skipped: None,
         recog_dir: Some(dir.display().to_string()),
-        found,
+        headers: found.headers,
+        descriptions: found.descriptions,
     })
+}
+
+/// The bundle (`bundle/`, docs/FORMATS.md): the fine-tuned model, PCA, prediction data,
+/// fingerprints, embeddings and records of this run, with a label per cluster (Recog when the
+/// run has a Recog folder), written by [`banner_identify::BundleWriter`].
+pub(crate) fn bundle(
+    ctx: &Ctx<'_>,
+    recog_dir: Option<&Path>,
+) -> Result<(Vec<String>, serde_json::Value)> {
+    let err = Ctx::stage_err::<banner_identify::Error>(Stage::Bundle);
+    let records: Vec<banner_parse::BannerRecord> = ctx
+        .embedded_records()?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    let keys: Vec<RecordKey> = records
+        .iter()
+        .map(banner_parse::BannerRecord::key)
+        .collect();
+    let clusterings = ClusterLabels::read(ctx.path(paths::CLUSTERS))
+        .map_err(Ctx::stage_err(Stage::Bundle))?
+        .align(&keys);
+    let fingerprints = read_fingerprints(&ctx.path(paths::FINGERPRINTS))?;
+    let recog = recog_dir
+        .map(banner_identify::RecogMatchers::load_dir)
+        .transpose()
+        .map_err(err)?;
+    let banners: Vec<&[u8]> = records.iter().map(|r| r.banner.as_slice()).collect();
+    let labels =
+        banner_identify::label_clusters(&banners, &clusterings, &fingerprints, recog.as_ref());
+    let prediction: density_cluster::PredictionData =
+        super::stage::read_json(&ctx.path(paths::PREDICTION))?;
+    let pca =
+        embed_index::Pca::load(ctx.path(paths::PCA)).map_err(Ctx::stage_err(Stage::Bundle))?;
+    let snapshot = ctx
+        .source
+        .snapshot_names()
+        .last()
+        .cloned()
+        .unwrap_or_default();
+    let dir = ctx.path(paths::BUNDLE);
+    let manifest = banner_identify::BundleWriter::new()
+        .snapshot(snapshot)
+        .model_dir(ctx.path(paths::FINETUNED))
+        .pca(&pca)
+        .prediction(&prediction)
+        .epsilons(&ctx.config.epsilons)
+        .headers(&ctx.config.fingerprint_headers)
+        .fingerprints(&fingerprints)
+        .cluster_labels(labels)
+        .embeddings(ctx.path(paths::EMBEDDINGS), ctx.path(paths::IDS))
+        .records(&records)
+        .write(&dir)
+        .map_err(Ctx::stage_err(Stage::Bundle))?;
+    // The writer replaced the folder: mark it as this stage's again.
+    super::stage::mark_stage_dir(&dir)?;
+    let bytes: u64 = manifest.files.values().map(|f| f.bytes).sum();
+    Ok((
+        rel(&[paths::BUNDLE]),
+        json!({"records": manifest.records, "files": manifest.files.len(), "bytes": bytes,
+               "snapshot": manifest.snapshot, "recog_labels": recog.is_some()}),
+    ))
 }
 
 /// Reads `evaluate/evaluation.json` ([`Evaluation::read`]: undefined shares read back as NaN).
 pub(crate) fn read_evaluation(path: &Path) -> Result<Evaluation> {
     Evaluation::read(path).map_err(Ctx::stage_err(Stage::Evaluate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `recog/comparison.json` reads back as written: fingerprint indices are JSON object keys
+    /// (strings), which a flattened map could not read back as `usize`.
+    #[test]
+    fn comparison_file_round_trips() {
+        let c = Comparison {
+            skipped: None,
+            recog_dir: Some("recog/xml".into()),
+            headers: vec![HeaderRecovery {
+                header: "Server".into(),
+                database: "http_servers.xml".into(),
+                banners_with_header: 3,
+                recog_labelled: 2,
+                generated_patterns: 1,
+                generated_matched: 2,
+                recovered: 1,
+                recovered_coverage: Some(0.5),
+                partial: 0,
+                partial_coverage: None,
+                new_candidates: 0,
+            }],
+            descriptions: BTreeMap::from([(0, vec!["nginx".to_owned()])]),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("comparison.json");
+        write_json(&path, &c).expect("write");
+        let back: Comparison = super::super::stage::read_json(&path).expect("read back");
+        assert_eq!(back.descriptions, c.descriptions);
+        assert_eq!(back.headers, c.headers);
+        assert_eq!(back.recog_dir, c.recog_dir);
+    }
 }

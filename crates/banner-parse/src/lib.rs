@@ -108,7 +108,7 @@ pub use error::{BadLineKind, Error, Result};
 pub use escape::{LabelStyle, render_labels};
 pub use http::{Header, HttpBanner, StatusLine};
 pub use labels::{
-    BannerKind, Label, LabelParams, ValidLabelParams, Labeler, MAX_LABEL_VALUE_BYTES, PairLabels,
+    BannerKind, Label, LabelParams, Labeler, MAX_LABEL_VALUE_BYTES, PairLabels, ValidLabelParams,
     label_pair, label_runs,
 };
 pub use matching::{MAX_MATCH_WORK, MatchBlock, SequenceMatcher, matching_blocks};

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::boruvka::{MstEdge, boruvka};
 use crate::error::{Error, Result};
-use crate::hyperparams::{HdbscanParams, ValidHdbscanParams, SelectionParams};
+use crate::hyperparams::{HdbscanParams, SelectionParams, ValidHdbscanParams};
 use crate::knn::knn;
 use crate::points::Points;
 use crate::select::{self, Clustering};

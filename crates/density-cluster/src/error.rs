@@ -31,6 +31,9 @@ pub enum Error {
         /// Column of the first non-finite value.
         col: usize,
     },
+    /// [`holdout_agreement`](crate::holdout_agreement) needs every n-th row held out, n >= 2.
+    #[error("holdout_agreement holds out every n-th row, n at least 2, not {0}")]
+    HoldoutEvery(usize),
     /// More than `u32::MAX` points were given.
     #[error("{0} points is more than this implementation supports (u32::MAX)")]
     TooManyPoints(usize),

@@ -27,10 +27,13 @@ pub struct ClusterFigures<C> {
     pub largest: Vec<LargestCluster<C>>,
 }
 
-/// One of the largest clusters of [`ClusterFigures`]. In JSON a triple
-/// `[size, majority, share]`.
+/// One of the largest clusters of [`ClusterFigures`]. In JSON an array
+/// `[size, majority, share, cluster]` (files without the cluster, three elements, read as
+/// cluster `None`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LargestCluster<C> {
+    /// The cluster's label in its clustering (`None` only when read from a file that lacks it).
+    pub cluster: Option<usize>,
     /// Points in the cluster.
     pub size: usize,
     /// Its most frequent class (ties: the smallest class), `None` when no point has a class.
@@ -41,14 +44,25 @@ pub struct LargestCluster<C> {
 
 impl<C: Serialize> Serialize for LargestCluster<C> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.size, &self.majority, self.share).serialize(s)
+        (self.size, &self.majority, self.share, self.cluster).serialize(s)
     }
 }
 
 impl<'de, C: Deserialize<'de>> Deserialize<'de> for LargestCluster<C> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (size, majority, share) = <(usize, Option<C>, f64)>::deserialize(d)?;
+        /// Three elements (before the cluster was written) or four.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form<C> {
+            Four(usize, Option<C>, f64, Option<usize>),
+            Three(usize, Option<C>, f64),
+        }
+        let (size, majority, share, cluster) = match Form::deserialize(d)? {
+            Form::Four(a, b, c, k) => (a, b, c, k),
+            Form::Three(a, b, c) => (a, b, c, None),
+        };
         Ok(Self {
+            cluster,
             size,
             majority,
             share,
@@ -128,6 +142,7 @@ where
         .map(|c| {
             let m = majority(c);
             LargestCluster {
+                cluster: Some(c),
                 size: sizes[c],
                 majority: m.map(|(class, _)| class.clone()),
                 share: m.map_or(0.0, |(_, n)| n as f64 / sizes[c].max(1) as f64),
@@ -186,16 +201,19 @@ mod tests {
             f.largest,
             [
                 LargestCluster {
+                    cluster: Some(0),
                     size: 3,
                     majority: Some(1),
                     share: 2.0 / 3.0
                 },
                 LargestCluster {
+                    cluster: Some(1),
                     size: 2,
                     majority: Some(2),
                     share: 1.0
                 },
                 LargestCluster {
+                    cluster: Some(2),
                     size: 2,
                     majority: Some(1),
                     share: 0.5
@@ -218,16 +236,21 @@ mod tests {
     }
 
     #[test]
-    fn largest_is_a_triple_in_json() {
+    fn largest_is_an_array_in_json() {
         let l = LargestCluster {
+            cluster: Some(7),
             size: 4,
             majority: Some("nginx".to_owned()),
             share: 0.5,
         };
         let json = serde_json::to_string(&l).unwrap_or_default();
-        assert_eq!(json, r#"[4,"nginx",0.5]"#);
+        assert_eq!(json, r#"[4,"nginx",0.5,7]"#);
         let back: LargestCluster<String> =
             serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, l);
+        // Files written before the cluster was recorded.
+        let old: LargestCluster<String> =
+            serde_json::from_str(r#"[4,"nginx",0.5]"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old, LargestCluster { cluster: None, ..l });
     }
 }

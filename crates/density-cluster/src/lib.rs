@@ -11,7 +11,9 @@
 //! - New points: [`HdbscanFit::prediction_data`] → [`PredictionData`] (serde) →
 //!   [`predict`](PredictionData::predict) → [`Prediction`] per clustering.
 //! - Output: [`write_jsonl`], [`write_jsonl_file`] → [`ClusterRecord`] ([`Assignment`]).
-//! - Against known classes: [`cluster_figures`] → [`ClusterFigures`] ([`LargestCluster`]).
+//! - Against known classes: [`cluster_figures`] → [`ClusterFigures`] ([`LargestCluster`]);
+//!   partitions against each other: [`adjusted_rand_index`]; prediction against a refit:
+//!   [`holdout_agreement`] → [`HoldoutAgreement`].
 //! - [`PAPER_EPSILONS`], [`Error`]/[`Result`], and [`synthetic`] benchmark data.
 //!
 //! # Place in the bannerlm pipeline
@@ -126,6 +128,7 @@ mod algorithm;
 mod boruvka;
 mod error;
 mod figures;
+mod holdout;
 mod hyperparams;
 mod knn;
 mod output;
@@ -140,8 +143,9 @@ pub use algorithm::{Element, Hdbscan, HdbscanFit, Progress};
 pub use boruvka::MstEdge;
 pub use error::{Error, Result};
 pub use figures::{ClusterFigures, LargestCluster, cluster_figures};
+pub use holdout::{HoldoutAgreement, adjusted_rand_index, holdout_agreement};
 pub use hyperparams::{
-    HdbscanParams, ValidHdbscanParams, SelectionMethod, SelectionParams, ValidSelectionParams,
+    HdbscanParams, SelectionMethod, SelectionParams, ValidHdbscanParams, ValidSelectionParams,
 };
 pub use output::{Assignment, ClusterRecord, write_jsonl, write_jsonl_file};
 pub use predict::{PREDICTION_FORMAT_VERSION, Prediction, PredictionData};

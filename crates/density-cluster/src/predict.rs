@@ -408,6 +408,50 @@ impl PredictionData {
             .map(|c| c.nodes.len())
     }
 
+    /// The cluster of every fitted point in clustering `clustering` (`None`
+    /// for an outlier): the selected cluster that holds the condensed-tree
+    /// node the point leaves, as the fit labelled it. `None` when there is no
+    /// such clustering.
+    ///
+    /// ```
+    /// use density_cluster::Hdbscan;
+    /// use ndarray::Array2;
+    /// let x = Array2::from_shape_fn((60, 2), |(i, j)| {
+    ///     (if i < 30 { 0.0 } else { 10.0 }) + ((i * 7 + j * 3) % 11) as f32 * 0.05
+    /// });
+    /// let fit = Hdbscan::params(10).min_samples(3).fit(&x)?;
+    /// let clustering = fit.cluster()?;
+    /// let data = fit.prediction_data(&x, &[clustering.clone()])?;
+    /// assert_eq!(data.fitted_labels(0), Some(clustering.labels));
+    /// assert_eq!(data.fitted_labels(1), None);
+    /// // with noise and several epsilons, as the pipeline selects them
+    /// let y = Array2::from_shape_fn((300, 3), |(i, j)| {
+    ///     let h = (i as u64 * 2654435761 + j as u64 * 40503) % 1000;
+    ///     if i % 10 == 0 { h as f32 / 40.0 } else { (i % 3) as f32 * 8.0 + h as f32 / 900.0 }
+    /// });
+    /// let fit = Hdbscan::params(8).min_samples(4).fit(&y)?;
+    /// let clusterings = fit.select_epsilons(&[0.0, 0.5, 3.0])?;
+    /// let data = fit.prediction_data(&y, &clusterings)?;
+    /// for (i, c) in clusterings.iter().enumerate() {
+    ///     assert_eq!(data.fitted_labels(i).as_ref(), Some(&c.labels));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn fitted_labels(&self, clustering: usize) -> Option<Vec<Option<usize>>> {
+        let labels = self.label_of_node.get(clustering)?;
+        let n = self.saved.n_points;
+        Some(
+            self.saved
+                .point_parent
+                .iter()
+                .map(|&node| {
+                    node.checked_sub(n)
+                        .and_then(|i| labels.get(i).copied().flatten())
+                })
+                .collect(),
+        )
+    }
+
     /// Predictions of every row of `points` in every clustering, indexed
     /// `[clustering][row]` (the order of [`selections`](Self::selections)).
     ///
@@ -446,12 +490,58 @@ impl PredictionData {
         Ok(self.assign(clustering, &connections))
     }
 
-    /// For each row: the connecting neighbour, its lambda and the tree node reached.
-    fn connect<A: Element, S: Data<Elem = A>>(
+    /// The `k` nearest fitted points of every row of `points`: `(fitted row, Euclidean
+    /// distance)`, nearest first (ties by row), by exact distance in the space of the fitted
+    /// points (for a bundle, the PCA-reduced space). Fewer than `k` when the fit has fewer
+    /// points; `k = 0` gives empty lists. Uses the same blocked, leaf-pruned kernels as
+    /// [`predict`](Self::predict).
+    ///
+    /// ```
+    /// use density_cluster::Hdbscan;
+    /// use ndarray::array;
+    /// let x = array![[0.0f32, 0.0], [1.0, 0.0], [5.0, 0.0], [5.5, 0.0], [9.0, 0.0]];
+    /// let fit = Hdbscan::params(2).min_samples(1).fit(&x)?;
+    /// let data = fit.prediction_data(&x, &[])?;
+    /// let near = data.nearest(&array![[4.9f32, 0.0]], 2)?;
+    /// assert_eq!(near[0].iter().map(|n| n.0).collect::<Vec<_>>(), vec![2, 3]);
+    /// assert!((near[0][0].1 - 0.1).abs() < 1e-5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn nearest<A: Element, S: Data<Elem = A>>(
         &self,
         points: &ArrayBase<S, Ix2>,
-    ) -> Result<Vec<Connection>> {
-        let (rows, cols) = points.dim();
+        k: usize,
+    ) -> Result<Vec<Vec<(usize, f32)>>> {
+        let q = self.centred_queries(points)?;
+        let rows = q.nrows();
+        let k = k.min(self.saved.n_points);
+        if rows == 0 || k == 0 {
+            return Ok(vec![Vec::new(); rows]);
+        }
+        let mut out = vec![Vec::new(); rows];
+        out.par_chunks_mut(QUERY_BLOCK)
+            .enumerate()
+            .for_each(|(b, out)| {
+                let lo = b * QUERY_BLOCK;
+                let block = q
+                    .slice_axis(Axis(0), ndarray::Slice::from(lo..lo + out.len()))
+                    .to_owned();
+                for (slot, row) in out.iter_mut().zip(nearest(&self.index, &block, k)) {
+                    *slot = row.into_iter().map(|(d, j)| (j, d as f32)).collect();
+                }
+            });
+        Ok(out)
+    }
+
+    /// Checks the shape and values of query points and centres them like the index.
+    fn centred_queries<A: Element, S: Data<Elem = A>>(
+        &self,
+        points: &ArrayBase<S, Ix2>,
+    ) -> Result<Array2<f64>> {
+        let cols = points.ncols();
         if cols != self.saved.dim {
             return Err(Error::DimensionMismatch {
                 expected: self.saved.dim,
@@ -462,10 +552,20 @@ impl PredictionData {
         if let Some(((row, col), _)) = q.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(Error::NonFinite { row, col });
         }
+        q -= &self.mean;
+        Ok(q)
+    }
+
+    /// For each row: the connecting neighbour, its lambda and the tree node reached.
+    fn connect<A: Element, S: Data<Elem = A>>(
+        &self,
+        points: &ArrayBase<S, Ix2>,
+    ) -> Result<Vec<Connection>> {
+        let q = self.centred_queries(points)?;
+        let rows = q.nrows();
         if rows == 0 {
             return Ok(Vec::new());
         }
-        q -= &self.mean;
         let n = self.saved.n_points;
         let min_samples = self.saved.min_samples;
         let k = (2 * min_samples).min(n);
@@ -820,6 +920,32 @@ mod tests {
             100.0 * share
         );
         assert!(share >= 0.95, "share {share}");
+    }
+
+    #[test]
+    fn nearest_known_answer() {
+        // points on a line at 0, 1, 3, 7 and 7.5: exact distances, nearest first, ties by row
+        let x = array![
+            [0.0f32, 0.0],
+            [1.0, 0.0],
+            [3.0, 0.0],
+            [7.0, 0.0],
+            [7.5, 0.0]
+        ];
+        let fit = Hdbscan::params(2).min_samples(2).fit(&x).expect("fit");
+        let data = fit.prediction_data(&x, &[]).expect("data");
+        let q = array![[2.0f32, 0.0], [7.0, 0.0], [100.0, 0.0]];
+        let near = data.nearest(&q, 3).expect("nearest");
+        assert_eq!(near[0], vec![(1, 1.0), (2, 1.0), (0, 2.0)]);
+        assert_eq!(near[1], vec![(3, 0.0), (4, 0.5), (2, 4.0)]);
+        assert_eq!(near[2][0], (4, 92.5));
+        // k larger than the fit: every point; k = 0: none
+        assert_eq!(data.nearest(&q, 10).expect("all")[0].len(), 5);
+        assert!(data.nearest(&q, 0).expect("none")[0].is_empty());
+        assert!(matches!(
+            data.nearest(&Array2::<f32>::zeros((1, 3)), 1),
+            Err(Error::DimensionMismatch { .. })
+        ));
     }
 
     #[test]

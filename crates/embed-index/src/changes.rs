@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::stats::euclidean;
@@ -112,6 +112,282 @@ pub fn host_changes(
     }
     out.sort_by(|a, b| a.host.cmp(&b.host));
     Ok(out)
+}
+
+/// The paper's change threshold: an embedding distance above 0.1 separates a changed service
+/// from a matching pair (section 4.3: most matching pairs are below it, nearly all random pairs
+/// above). The default of [`snapshot_changes`] callers.
+pub const CHANGE_THRESHOLD: f32 = 0.1;
+
+/// The host of a stored id: the id without its `snapshot` field as compact JSON when the id is
+/// a JSON object (a record key), else the id itself.
+fn host_of(id: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(id) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.remove("snapshot");
+            serde_json::Value::Object(map).to_string()
+        }
+        _ => id.to_owned(),
+    }
+}
+
+/// How the services of two snapshots relate, counted (see [`SnapshotChanges`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    /// Rows of the earlier store.
+    pub before: usize,
+    /// Rows of the later store.
+    pub after: usize,
+    /// Services in both snapshots (`both + vanished + duplicates_before == before`).
+    pub both: usize,
+    /// Of `both`, those whose embedding distance is above the threshold.
+    pub changed: usize,
+    /// Services only in the later snapshot (`both + appeared + duplicates_after == after`).
+    pub appeared: usize,
+    /// Services only in the earlier snapshot.
+    pub vanished: usize,
+    /// Rows of the earlier store whose service was already seen in it (ignored).
+    pub duplicates_before: usize,
+    /// Rows of the later store whose service was already seen in it (ignored).
+    pub duplicates_after: usize,
+}
+
+/// What changed between two snapshots stored apart (a bundle's store and a new month's):
+/// the services present in both with their embedding distance, and those that appeared or
+/// vanished. A service is the record id without its `snapshot` field (`{ip, port, protocol}`
+/// for bannerlm record keys); ids that are not JSON objects are compared whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotChanges {
+    /// Distances above this count as changed.
+    pub threshold: f32,
+    /// The counts.
+    pub counts: ChangeCounts,
+    /// Services in both: `before` is the row in the earlier store, `after` in the later one.
+    /// In the later store's row order.
+    pub both: Vec<HostChange>,
+    /// Rows of the later store whose service is not in the earlier one, in row order.
+    pub appeared: Vec<usize>,
+    /// Rows of the earlier store whose service is not in the later one, in row order.
+    pub vanished: Vec<usize>,
+}
+
+impl SnapshotChanges {
+    /// The embedding distances of the services in both snapshots, in [`both`](Self::both)
+    /// order (for a histogram).
+    pub fn distances(&self) -> Vec<f32> {
+        self.both.iter().map(|c| c.distance).collect()
+    }
+
+    /// Share of the services in both whose distance is above the threshold (0 when none).
+    pub fn changed_share(&self) -> f64 {
+        if self.counts.both == 0 {
+            0.0
+        } else {
+            self.counts.changed as f64 / self.counts.both as f64
+        }
+    }
+}
+
+/// Compares an earlier snapshot's store (`before`, e.g. a bundle's `embeddings.npy` +
+/// `keys.jsonl`) with a later one's (`after`): every service of `after` is either present in
+/// `before` (with the Euclidean distance of its two embeddings, `changed` when above
+/// `threshold`, [`CHANGE_THRESHOLD`] in the paper) or appeared; every service of `before` not
+/// in `after` vanished. The first row of a service counts, later rows of it in the same store
+/// are counted as duplicates and otherwise ignored. Reads both matrices into memory.
+///
+/// ```
+/// use embed_index::{EmbeddingStore, StoreWriter, snapshot_changes};
+/// use ndarray::array;
+/// use serde_json::json;
+///
+/// let dir = tempfile::tempdir()?;
+/// let key = |ip: &str, snap: &str| json!({"ip": ip, "port": 80, "snapshot": snap, "protocol": "http"});
+/// let store = |name: &str, rows, ids: &[serde_json::Value]| -> Result<EmbeddingStore, Box<dyn std::error::Error>> {
+///     let (npy, idp) = (dir.path().join(format!("{name}.npy")), dir.path().join(format!("{name}.jsonl")));
+///     let mut w = StoreWriter::create(&npy, &idp, 2)?;
+///     w.append(&rows, ids)?;
+///     w.finish()?;
+///     Ok(EmbeddingStore::open(&npy, &idp)?)
+/// };
+/// let jan = store("jan", array![[1.0f32, 0.0], [0.0, 1.0], [1.0, 0.0]],
+///     &[key("192.0.2.1", "jan"), key("192.0.2.2", "jan"), key("192.0.2.3", "jan")])?;
+/// let feb = store("feb", array![[1.0f32, 0.0], [1.0, 0.0], [0.0, 1.0]],
+///     &[key("192.0.2.1", "feb"), key("192.0.2.2", "feb"), key("192.0.2.9", "feb")])?;
+/// let c = snapshot_changes(&jan, &feb, 0.1)?;
+/// assert_eq!((c.counts.both, c.counts.changed, c.counts.appeared, c.counts.vanished), (2, 1, 1, 1));
+/// assert_eq!((c.appeared.as_slice(), c.vanished.as_slice()), (&[2][..], &[2][..]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Shape`] when the stores' widths differ; [`Error::Io`] on read errors.
+pub fn snapshot_changes(
+    before: &EmbeddingStore,
+    after: &EmbeddingStore,
+    threshold: f32,
+) -> Result<SnapshotChanges> {
+    if before.dim() != after.dim() && !before.is_empty() && !after.is_empty() {
+        return Err(Error::Shape(format!(
+            "the earlier store has {} dimensions, the later {}",
+            before.dim(),
+            after.dim()
+        )));
+    }
+    let mut counts = ChangeCounts {
+        before: before.len(),
+        after: after.len(),
+        ..ChangeCounts::default()
+    };
+    let mut first: HashMap<String, usize> = HashMap::with_capacity(before.len());
+    let mut before_rows = Vec::with_capacity(before.len());
+    for i in 0..before.len() {
+        let host = host_of(before.id(i).unwrap_or_default());
+        if let std::collections::hash_map::Entry::Vacant(e) = first.entry(host) {
+            e.insert(i);
+            before_rows.push(i);
+        } else {
+            counts.duplicates_before += 1;
+        }
+    }
+    let a = if before.is_empty() {
+        ndarray::Array2::zeros((0, after.dim()))
+    } else {
+        before.load()?
+    };
+    let b = if after.is_empty() {
+        ndarray::Array2::zeros((0, before.dim()))
+    } else {
+        after.load()?
+    };
+    let mut seen_after = std::collections::HashSet::with_capacity(after.len());
+    let mut matched = vec![false; before.len()];
+    let (mut both, mut appeared) = (Vec::new(), Vec::new());
+    for j in 0..after.len() {
+        let host = host_of(after.id(j).unwrap_or_default());
+        if seen_after.contains(&host) {
+            counts.duplicates_after += 1;
+            continue;
+        }
+        match first.get(&host) {
+            Some(&i) => {
+                matched[i] = true;
+                let (ra, rb) = (a.row(i), b.row(j));
+                let distance = match (ra.as_slice(), rb.as_slice()) {
+                    (Some(x), Some(y)) => euclidean(x, y),
+                    _ => euclidean(&ra.to_vec(), &rb.to_vec()),
+                };
+                both.push(HostChange {
+                    host: host.clone(),
+                    before: i,
+                    after: j,
+                    distance,
+                    changed: distance > threshold,
+                });
+            }
+            None => appeared.push(j),
+        }
+        seen_after.insert(host);
+    }
+    let vanished: Vec<usize> = before_rows.into_iter().filter(|&i| !matched[i]).collect();
+    counts.both = both.len();
+    counts.changed = both.iter().filter(|c| c.changed).count();
+    counts.appeared = appeared.len();
+    counts.vanished = vanished.len();
+    Ok(SnapshotChanges {
+        threshold,
+        counts,
+        both,
+        appeared,
+        vanished,
+    })
+}
+
+/// One cluster's members before and after (see [`ClusterGrowth`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterCount {
+    /// The cluster id (the label in the earlier snapshot's clustering).
+    pub cluster: usize,
+    /// Members in the earlier snapshot.
+    pub before: usize,
+    /// Members in the later snapshot.
+    pub after: usize,
+    /// `after - before`.
+    pub change: i64,
+}
+
+impl ClusterCount {
+    /// `after / before - 1` (infinite for a cluster that had no member before and has now).
+    pub fn relative_change(&self) -> f64 {
+        if self.before == 0 {
+            if self.after == 0 { 0.0 } else { f64::INFINITY }
+        } else {
+            self.after as f64 / self.before as f64 - 1.0
+        }
+    }
+}
+
+/// How the clusters of one clustering (one epsilon) grew or shrank from the earlier snapshot
+/// (its fitted labels) to the later one (labels predicted for the new points), and the drift:
+/// the share of the later snapshot's records that fall outside every cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterGrowth {
+    /// The clustering's epsilon.
+    pub epsilon: f64,
+    /// Every cluster with a member in either snapshot, by cluster id.
+    pub clusters: Vec<ClusterCount>,
+    /// Outliers (no cluster) of the earlier snapshot.
+    pub outliers_before: usize,
+    /// Outliers of the later snapshot.
+    pub outliers_after: usize,
+    /// Share of outliers in the earlier snapshot (0 when it is empty).
+    pub outlier_share_before: f64,
+    /// Share of the later snapshot's records that are outliers (0 when it is empty): the drift.
+    pub drift_share: f64,
+}
+
+/// Counts the members of every cluster in `before` (one label per record of the earlier
+/// snapshot, `None` for an outlier) and `after` (one per record of the later snapshot), for
+/// the clustering of `epsilon`.
+///
+/// ```
+/// use embed_index::cluster_growth;
+/// let g = cluster_growth(0.05, &[Some(0), Some(0), Some(1), None], &[Some(0), Some(1), Some(1), None, None]);
+/// assert_eq!(g.clusters.iter().map(|c| c.change).collect::<Vec<_>>(), [-1, 1]);
+/// assert_eq!((g.outliers_before, g.outliers_after), (1, 2));
+/// assert_eq!(g.drift_share, 0.4);
+/// ```
+pub fn cluster_growth(
+    epsilon: f64,
+    before: &[Option<usize>],
+    after: &[Option<usize>],
+) -> ClusterGrowth {
+    let mut counts: std::collections::BTreeMap<usize, (usize, usize)> =
+        std::collections::BTreeMap::new();
+    for c in before.iter().flatten() {
+        counts.entry(*c).or_default().0 += 1;
+    }
+    for c in after.iter().flatten() {
+        counts.entry(*c).or_default().1 += 1;
+    }
+    let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    let outliers_before = before.iter().filter(|l| l.is_none()).count();
+    let outliers_after = after.iter().filter(|l| l.is_none()).count();
+    ClusterGrowth {
+        epsilon,
+        clusters: counts
+            .into_iter()
+            .map(|(cluster, (b, a))| ClusterCount {
+                cluster,
+                before: b,
+                after: a,
+                change: i64::try_from(a).unwrap_or(i64::MAX) - i64::try_from(b).unwrap_or(i64::MAX),
+            })
+            .collect(),
+        outliers_before,
+        outliers_after,
+        outlier_share_before: share(outliers_before, before.len()),
+        drift_share: share(outliers_after, after.len()),
+    }
 }
 
 /// A random pair: the earlier row of one host against the later row of another.
@@ -426,6 +702,128 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn store(
+        dir: &std::path::Path,
+        name: &str,
+        rows: &ndarray::Array2<f32>,
+        ids: &[serde_json::Value],
+    ) -> EmbeddingStore {
+        let (npy, idp) = (
+            dir.join(format!("{name}.npy")),
+            dir.join(format!("{name}.jsonl")),
+        );
+        let mut w = crate::StoreWriter::create(&npy, &idp, rows.ncols()).expect("create");
+        w.append(rows, ids).expect("append");
+        w.finish().expect("finish");
+        EmbeddingStore::open(&npy, &idp).expect("open")
+    }
+
+    /// Known answer: hosts a (unchanged), b (moved by 0.6), c (moved by 0.05, under the
+    /// threshold), d (vanished), e (appeared), a duplicate row of a in the new snapshot.
+    #[test]
+    fn snapshot_changes_known_answer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = |ip: &str, snap: &str| serde_json::json!({"ip": ip, "port": 80, "snapshot": snap, "protocol": "http"});
+        let a = store(
+            dir.path(),
+            "a",
+            &ndarray::array![[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.5, 0.5]],
+            &[
+                key("a", "jan"),
+                key("b", "jan"),
+                key("c", "jan"),
+                key("d", "jan"),
+            ],
+        );
+        let b = store(
+            dir.path(),
+            "b",
+            &ndarray::array![[0.0, 0.0], [0.0, 0.4], [1.0, 0.0], [0.05, 0.0], [9.0, 9.0]],
+            &[
+                key("e", "feb"),
+                key("b", "feb"),
+                key("a", "feb"),
+                key("c", "feb"),
+                key("a", "feb"),
+            ],
+        );
+        let c = snapshot_changes(&a, &b, CHANGE_THRESHOLD).expect("changes");
+        assert_eq!(
+            c.counts,
+            ChangeCounts {
+                before: 4,
+                after: 5,
+                both: 3,
+                changed: 1,
+                appeared: 1,
+                vanished: 1,
+                duplicates_before: 0,
+                duplicates_after: 1,
+            }
+        );
+        let got: Vec<(&str, usize, usize, bool)> = c
+            .both
+            .iter()
+            .map(|h| (h.host.as_str(), h.before, h.after, h.changed))
+            .collect();
+        let host =
+            |ip: &str| serde_json::json!({"ip": ip, "port": 80, "protocol": "http"}).to_string();
+        let (hb, ha, hc) = (host("b"), host("a"), host("c"));
+        assert_eq!(
+            got,
+            [
+                (hb.as_str(), 1, 1, true),
+                (ha.as_str(), 0, 2, false),
+                (hc.as_str(), 2, 3, false)
+            ]
+        );
+        let d = c.distances();
+        assert!((d[0] - 0.6).abs() < 1e-6 && d[1] == 0.0 && (d[2] - 0.05).abs() < 1e-6);
+        assert_eq!((&c.appeared[..], &c.vanished[..]), (&[0][..], &[3][..]));
+        assert!((c.changed_share() - 1.0 / 3.0).abs() < 1e-12);
+        // Plain (non-JSON) ids are compared whole; different widths are an error.
+        let p = store(
+            dir.path(),
+            "p",
+            &ndarray::array![[1.0, 0.0, 0.0]],
+            &["x".into()],
+        );
+        assert!(matches!(
+            snapshot_changes(&a, &p, 0.1),
+            Err(Error::Shape(_))
+        ));
+        let q = store(
+            dir.path(),
+            "q",
+            &ndarray::array![[1.0, 0.0, 0.0]],
+            &["x".into()],
+        );
+        let pq = snapshot_changes(&p, &q, 0.1).expect("plain ids");
+        assert_eq!((pq.counts.both, pq.counts.changed), (1, 0));
+    }
+
+    #[test]
+    fn cluster_growth_known_answer() {
+        let g = cluster_growth(
+            0.1,
+            &[Some(2), Some(0), Some(0), None, Some(0)],
+            &[Some(0), Some(3), None, None, Some(3), Some(2), Some(2)],
+        );
+        let rows: Vec<(usize, usize, usize, i64)> = g
+            .clusters
+            .iter()
+            .map(|c| (c.cluster, c.before, c.after, c.change))
+            .collect();
+        assert_eq!(rows, [(0, 3, 1, -2), (2, 1, 2, 1), (3, 0, 2, 2)]);
+        assert_eq!((g.outliers_before, g.outliers_after), (1, 2));
+        assert_eq!(g.outlier_share_before, 0.2);
+        assert_eq!(g.drift_share, 2.0 / 7.0);
+        assert_eq!(g.clusters[2].relative_change(), f64::INFINITY);
+        assert_eq!(g.clusters[1].relative_change(), 1.0);
+        let empty = cluster_growth(0.0, &[], &[]);
+        assert!(empty.clusters.is_empty() && empty.drift_share == 0.0);
     }
 
     #[test]

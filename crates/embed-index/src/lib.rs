@@ -26,7 +26,9 @@
 //!   share of exact zeros, mean and deviation of log10 distance), and the Figure 3 histogram
 //!   as PNG and SVG ([`pair_histogram`], feature `plot`).
 //! - **Change detection** ([`host_changes`], [`top_changes`]): the embedding distance of
-//!   every host seen in two snapshots, flagged above a threshold; compared with the
+//!   every host seen in two snapshots, flagged above a threshold ([`snapshot_changes`] for two
+//!   stores, e.g. a bundle's and a new month's, with the services that appeared or vanished,
+//!   and [`cluster_growth`] for the clusters and the drift share); compared with the
 //!   [`normalized_edit_distance`] of the banners and scored against ground truth with
 //!   [`precision_recall`] and [`best_threshold`].
 //!
@@ -97,8 +99,10 @@ mod stats;
 mod store;
 
 pub use changes::{
-    HostChange, PrecisionRecall, RandomPair, best_threshold, host_changes,
-    normalized_edit_distance, precision_recall, random_host_pairs, random_pairs, top_changes,
+    CHANGE_THRESHOLD, ChangeCounts, ClusterCount, ClusterGrowth, HostChange, PrecisionRecall,
+    RandomPair, SnapshotChanges, best_threshold, cluster_growth, host_changes,
+    normalized_edit_distance, precision_recall, random_host_pairs, random_pairs, snapshot_changes,
+    top_changes,
 };
 #[cfg(feature = "model")]
 pub use embed::{

@@ -265,8 +265,8 @@ impl StoreWriter {
             source: source.clone(),
         };
         let mpath = manifest_path(&npy_path);
-        let text = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| Error::json_write(&mpath, e))?;
+        let text =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| Error::json_write(&mpath, e))?;
         bannerlm_base::write_atomic(&mpath, &text).map_err(|e| Error::io(&mpath, e))?;
         let mut npy = open_rw(&npy_path, true)?;
         npy.write_all(&npy::header(0, dim))

@@ -112,8 +112,8 @@ mod verify;
 /// escaper for every bannerlm crate).
 pub use bannerlm_base::{Escaped, escape_bytes, escape_str};
 pub use compare::{
-    CompareParams, ValidCompareParams, CorpusBanner, GeneratedPattern, HeaderComparison,
-    HttpHeader, NewCandidate, RecogStats, Recovery, compare,
+    CompareParams, CorpusBanner, GeneratedPattern, HeaderComparison, HttpHeader, NewCandidate,
+    RecogStats, Recovery, ValidCompareParams, compare,
 };
 pub use db::{
     Database, Example, Fingerprint, MAX_DATABASE_BYTES, MAX_EXAMPLE_FILE_BYTES, Param, load_dir,

@@ -1,0 +1,391 @@
+//! The identify call: a bundle (and optionally Recog) applied to banners.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use banner_parse::{BannerRecord, HttpBanner, RecordKey};
+use embed_index::BannerEmbedder;
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::Bundle;
+use crate::error::{Error, Result};
+use crate::matching::{FingerprintMatch, FingerprintMatcher, RecogMatch, RecogMatchers};
+
+/// Banners matched per parallel task (rayon) in [`Identifier::identify_batch`].
+const MATCH_CHUNK: usize = 1024;
+
+/// Forward-pass batches that [`Identifier::identify_records`] reads and identifies at once.
+pub const RECORD_CHUNK_BATCHES: usize = 16;
+
+/// What an [`Identifier`] computes. `Default`: the model on, no Recog, 5 neighbours,
+/// batches of 64.
+///
+/// ```
+/// use banner_identify::IdentifyOptions;
+/// let o = IdentifyOptions::default().model(false).recog_dir("recog/xml").neighbours(3);
+/// assert!(!o.model && o.neighbours == 3);
+/// assert!(IdentifyOptions::default().batch_size(0).check().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifyOptions {
+    /// Embed banners, place them in the clusters and find their nearest known banners. When
+    /// off, only fingerprints and Recog run and the model is never loaded.
+    pub model: bool,
+    /// Recog's `xml/` folder; its HTTP header databases are matched when given.
+    pub recog_dir: Option<PathBuf>,
+    /// Nearest known banners per banner (k; 0 for none). Needs the model.
+    pub neighbours: usize,
+    /// Banners per forward pass of the model.
+    pub batch_size: usize,
+}
+
+impl Default for IdentifyOptions {
+    fn default() -> Self {
+        Self {
+            model: true,
+            recog_dir: None,
+            neighbours: 5,
+            batch_size: 64,
+        }
+    }
+}
+
+impl IdentifyOptions {
+    /// Switches the model part on or off.
+    #[must_use]
+    pub fn model(mut self, on: bool) -> Self {
+        self.model = on;
+        self
+    }
+
+    /// Matches Recog's HTTP header databases from this folder.
+    #[must_use]
+    pub fn recog_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.recog_dir = Some(dir.into());
+        self
+    }
+
+    /// Number of nearest known banners.
+    #[must_use]
+    pub fn neighbours(mut self, k: usize) -> Self {
+        self.neighbours = k;
+        self
+    }
+
+    /// Banners per forward pass (> 0).
+    #[must_use]
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+
+    /// The options, once checked.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `batch_size` is 0.
+    pub fn check(self) -> Result<ValidIdentifyOptions> {
+        if self.batch_size == 0 {
+            return Err(Error::Invalid("batch_size must be > 0".into()));
+        }
+        Ok(ValidIdentifyOptions(self))
+    }
+}
+
+/// [`IdentifyOptions`] that passed [`IdentifyOptions::check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidIdentifyOptions(IdentifyOptions);
+
+impl std::ops::Deref for ValidIdentifyOptions {
+    type Target = IdentifyOptions;
+    fn deref(&self) -> &IdentifyOptions {
+        &self.0
+    }
+}
+
+/// The cluster of a banner in one clustering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterAssignment {
+    /// The clustering's cluster-selection epsilon.
+    pub epsilon: f64,
+    /// The cluster id, `None` for an outlier.
+    pub cluster: Option<usize>,
+    /// Membership strength in `[0, 1]` (0 for outliers; HDBSCAN's approximate prediction).
+    pub probability: f64,
+    /// Whether the banner falls outside every cluster of this clustering.
+    pub outlier: bool,
+    /// The cluster's label in the bundle, where it has one.
+    pub label: Option<String>,
+}
+
+/// A known banner (a record of the bundle) near the banner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownNeighbour {
+    /// The known record.
+    pub key: RecordKey,
+    /// Euclidean distance in the bundle's PCA space (where the clusters live).
+    pub distance: f32,
+}
+
+/// Everything known about one banner.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Identification {
+    /// Generated fingerprints that match, in fingerprint order.
+    pub fingerprints: Vec<FingerprintMatch>,
+    /// Recog matches (empty without a Recog folder).
+    pub recog: Vec<RecogMatch>,
+    /// The cluster in each clustering, in epsilon order (empty with the model off).
+    pub clusters: Vec<ClusterAssignment>,
+    /// The nearest known banners, nearest first (empty with the model off).
+    pub neighbours: Vec<KnownNeighbour>,
+}
+
+/// A bundle opened for identification, with Recog and the model as the options say.
+///
+/// Identification is a pure function of the bundle and the banner: HTTP banners are parsed
+/// with [`HttpBanner`]; fingerprints and Recog match header values; with the model on,
+/// banners are embedded, projected with the bundle's PCA, placed in each clustering with
+/// HDBSCAN's approximate prediction and matched to their nearest known banners.
+#[derive(Debug)]
+pub struct Identifier {
+    bundle: Bundle,
+    options: ValidIdentifyOptions,
+    fingerprints: FingerprintMatcher,
+    recog: Option<RecogMatchers>,
+    model: Option<BannerEmbedder>,
+}
+
+impl Identifier {
+    /// Opens (and verifies) the bundle in `bundle_dir`, loads Recog and the model as
+    /// `options` say (the model on `roberta_model::default_device`).
+    ///
+    /// # Errors
+    /// Invalid options, [`Bundle::open`]'s errors, Recog load errors, [`Error::Index`] for
+    /// the model (with the model folder), [`Error::Device`].
+    pub fn open(bundle_dir: impl AsRef<Path>, options: IdentifyOptions) -> Result<Self> {
+        let options = options.check()?;
+        let bundle = Bundle::open(bundle_dir)?;
+        let fingerprints = FingerprintMatcher::new(bundle.fingerprints())?;
+        let recog = options
+            .recog_dir
+            .as_ref()
+            .map(RecogMatchers::load_dir)
+            .transpose()?;
+        let model = if options.model {
+            let device = roberta_model::default_device().map_err(Error::Device)?;
+            let dir = bundle.model_dir();
+            let embedder =
+                BannerEmbedder::from_dir(&dir, &device).map_err(|source| Error::Index {
+                    path: dir.clone(),
+                    source,
+                })?;
+            if embedder.dim() != bundle.pca().dim() {
+                return Err(Error::format(
+                    dir,
+                    format!(
+                        "the model embeds into {} dimensions, the bundle's PCA expects {}",
+                        embedder.dim(),
+                        bundle.pca().dim()
+                    ),
+                ));
+            }
+            Some(embedder)
+        } else {
+            None
+        };
+        Ok(Self {
+            bundle,
+            options,
+            fingerprints,
+            recog,
+            model,
+        })
+    }
+
+    /// The bundle.
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ValidIdentifyOptions {
+        &self.options
+    }
+
+    /// Identifies one banner (a batch of one).
+    ///
+    /// # Errors
+    /// As [`identify_batch`](Self::identify_batch).
+    pub fn identify(&self, banner: &[u8]) -> Result<Identification> {
+        let mut v = self.identify_batch(&[banner])?;
+        Ok(v.pop().unwrap_or_default())
+    }
+
+    /// Identifies banners together: the matching in parallel, the model in forward passes
+    /// of `batch_size` banners, the cluster prediction and neighbour search in one pass.
+    ///
+    /// # Errors
+    /// The model's and the prediction's errors (with the bundle file concerned).
+    pub fn identify_batch(&self, banners: &[&[u8]]) -> Result<Vec<Identification>> {
+        let mut out: Vec<Identification> = banners
+            .par_iter()
+            .with_min_len(MATCH_CHUNK)
+            .map(|b| self.match_one(b))
+            .collect();
+        if self.model.is_some() && !banners.is_empty() {
+            let (_, reduced) = self.embed(banners)?;
+            self.place(&reduced, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Fingerprints and Recog for one banner.
+    fn match_one(&self, banner: &[u8]) -> Identification {
+        let http = HttpBanner::parse(banner);
+        Identification {
+            fingerprints: self.fingerprints.match_banner(&http),
+            recog: self
+                .recog
+                .as_ref()
+                .map(|r| r.match_banner(&http))
+                .unwrap_or_default(),
+            clusters: Vec::new(),
+            neighbours: Vec::new(),
+        }
+    }
+
+    /// Clusters and neighbours of reduced points.
+    fn place(&self, reduced: &Array2<f32>, out: &mut [Identification]) -> Result<()> {
+        let prediction = self.bundle.prediction();
+        let pred_err = |source| Error::Prediction {
+            path: self.bundle.dir().join(crate::bundle::files::PREDICTION),
+            source,
+        };
+        let predictions = prediction.predict(reduced).map_err(pred_err)?;
+        let neighbours = if self.options.neighbours > 0 {
+            prediction
+                .nearest(reduced, self.options.neighbours)
+                .map_err(pred_err)?
+        } else {
+            vec![Vec::new(); reduced.nrows()]
+        };
+        let epsilons = &self.bundle.manifest().epsilons;
+        let labels = self.bundle.cluster_labels();
+        let keys = self.bundle.keys();
+        for (row, id) in out.iter_mut().enumerate() {
+            id.clusters = predictions
+                .iter()
+                .enumerate()
+                .map(|(c, p)| {
+                    let p = p[row];
+                    ClusterAssignment {
+                        epsilon: epsilons.get(c).copied().unwrap_or(f64::NAN),
+                        cluster: p.label,
+                        probability: p.probability,
+                        outlier: p.label.is_none(),
+                        label: p.label.and_then(|l| {
+                            labels
+                                .get(c)
+                                .and_then(|t| t.labels.get(&l))
+                                .map(|l| l.label.clone())
+                        }),
+                    }
+                })
+                .collect();
+            id.neighbours = neighbours[row]
+                .iter()
+                .filter_map(|&(j, distance)| {
+                    keys.get(j).map(|key| KnownNeighbour {
+                        key: key.clone(),
+                        distance,
+                    })
+                })
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// The unit-length model embeddings of `banners` (`[n, model dim]`) and their PCA
+    /// projection (`[n, components]`, the clustered space).
+    ///
+    /// # Errors
+    /// [`Error::ModelOff`] when the model is switched off; the model's and the PCA's errors.
+    pub fn embed(&self, banners: &[&[u8]]) -> Result<(Array2<f32>, Array2<f32>)> {
+        let model = self.model.as_ref().ok_or(Error::ModelOff)?;
+        let full = model
+            .embed(banners, self.options.batch_size)
+            .map_err(|source| Error::Index {
+                path: self.bundle.model_dir(),
+                source,
+            })?;
+        let reduced = self
+            .bundle
+            .pca()
+            .transform(&full)
+            .map_err(|source| Error::Index {
+                path: self.bundle.dir().join(crate::bundle::files::PCA),
+                source,
+            })?;
+        Ok((full, reduced))
+    }
+
+    /// Identifies records as they come, [`RECORD_CHUNK_BATCHES`] batches at a time (bounded
+    /// memory): one item per record, in input order. After an error the iterator ends.
+    pub fn identify_records<I>(&self, records: I) -> IdentifyRecords<'_, I::IntoIter>
+    where
+        I: IntoIterator<Item = BannerRecord>,
+    {
+        IdentifyRecords {
+            identifier: self,
+            records: records.into_iter(),
+            ready: VecDeque::new(),
+            done: false,
+        }
+    }
+}
+
+/// The iterator of [`Identifier::identify_records`].
+#[derive(Debug)]
+pub struct IdentifyRecords<'a, I> {
+    identifier: &'a Identifier,
+    records: I,
+    ready: VecDeque<(RecordKey, Identification)>,
+    done: bool,
+}
+
+impl<I: Iterator<Item = BannerRecord>> Iterator for IdentifyRecords<'_, I> {
+    type Item = Result<(RecordKey, Identification)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(x) = self.ready.pop_front() {
+            return Some(Ok(x));
+        }
+        if self.done {
+            return None;
+        }
+        let n = self
+            .identifier
+            .options
+            .batch_size
+            .saturating_mul(RECORD_CHUNK_BATCHES)
+            .max(1);
+        let batch: Vec<BannerRecord> = self.records.by_ref().take(n).collect();
+        if batch.is_empty() {
+            self.done = true;
+            return None;
+        }
+        let banners: Vec<&[u8]> = batch.iter().map(|r| r.banner.as_slice()).collect();
+        match self.identifier.identify_batch(&banners) {
+            Ok(ids) => {
+                self.ready
+                    .extend(batch.iter().map(BannerRecord::key).zip(ids));
+                self.ready.pop_front().map(Ok)
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The model-free part of identification: generated fingerprints (one `RegexSet` per header)
+//! and Recog's HTTP header databases.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use banner_parse::HttpBanner;
+use lcs_fingerprint::Fingerprint;
+use recog_compat::{Database, HttpHeader, Matcher, MatcherBuilder};
+use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Compiled size limit of one header's `RegexSet` (and of each regex).
+const SET_SIZE_LIMIT: usize = 256 << 20;
+
+/// A generated fingerprint that matches a banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FingerprintMatch {
+    /// The header whose value matched.
+    pub header: String,
+    /// The fingerprint: its line in `fingerprints.jsonl`, from 0.
+    pub fingerprint: usize,
+    /// The fingerprint's regex.
+    pub regex: String,
+    /// The captured `version`, where the fingerprint has one and it took part.
+    pub version: Option<String>,
+}
+
+/// A Recog match of one header value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecogMatch {
+    /// The header (`Server`, `Set-Cookie`, `WWW-Authenticate`).
+    pub header: String,
+    /// The fingerprint's description (Recog's `matched`).
+    pub description: String,
+    /// Recog's result keys (`service.vendor`, `service.product`, `service.version`, ...),
+    /// without `matched`.
+    pub params: BTreeMap<String, String>,
+}
+
+/// The fingerprints of one header: a set for the yes/no pass, single regexes for captures.
+#[derive(Debug)]
+struct HeaderSet {
+    header: String,
+    set: RegexSet,
+    /// Fingerprint index of each pattern of the set.
+    members: Vec<usize>,
+    /// Per pattern: the compiled regex when it has a `version` capture.
+    captures: Vec<Option<Regex>>,
+}
+
+/// The generated fingerprints, compiled for matching: one [`RegexSet`] per header, so a
+/// header value is scanned once for all fingerprints of its header, then captures only for
+/// the fingerprints that matched and have a `version` group.
+#[derive(Debug)]
+pub struct FingerprintMatcher {
+    headers: Vec<HeaderSet>,
+    regexes: Vec<String>,
+}
+
+fn set_builder<I: IntoIterator<Item = S>, S: AsRef<str>>(patterns: I) -> RegexSetBuilder {
+    let mut b = RegexSetBuilder::new(patterns);
+    b.unicode(false)
+        .dot_matches_new_line(true)
+        .size_limit(SET_SIZE_LIMIT)
+        .dfa_size_limit(SET_SIZE_LIMIT);
+    b
+}
+
+impl FingerprintMatcher {
+    /// Compiles `fingerprints` with [`lcs_fingerprint::compile_regex`]'s flags (bytes,
+    /// Unicode off, `.` matches `\n`).
+    ///
+    /// ```
+    /// use banner_identify::FingerprintMatcher;
+    /// let fp: lcs_fingerprint::Fingerprint = serde_json::from_value(serde_json::json!({
+    ///     "header": "Server", "regex": "^nginx/(?P<version>[0-9]+(?:\\.[0-9]+)*)$",
+    ///     "clustering": "eps=0.1", "cluster": 0, "support": 2, "cluster_size": 2,
+    ///     "matched": 2, "precision": 1.0, "draws": 1, "sources": [], "examples": []
+    /// }))?;
+    /// let m = FingerprintMatcher::new(&[fp])?;
+    /// let banner = banner_parse::HttpBanner::parse(b"HTTP/1.1 200 OK\r\nServer: nginx/1.25.3\r\n");
+    /// let found = m.match_banner(&banner);
+    /// assert_eq!(found[0].version.as_deref(), Some("1.25.3"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Regex`] when a header's patterns do not compile.
+    pub fn new(fingerprints: &[Fingerprint]) -> Result<Self> {
+        let mut by_header: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, f) in fingerprints.iter().enumerate() {
+            match by_header
+                .iter_mut()
+                .find(|(h, _)| h.eq_ignore_ascii_case(&f.header))
+            {
+                Some((_, v)) => v.push(i),
+                None => by_header.push((f.header.clone(), vec![i])),
+            }
+        }
+        let mut headers = Vec::with_capacity(by_header.len());
+        for (header, members) in by_header {
+            let err = |source| Error::Regex {
+                header: header.clone(),
+                source,
+            };
+            let set = set_builder(members.iter().map(|&i| fingerprints[i].regex.as_str()))
+                .build()
+                .map_err(err)?;
+            let mut captures = Vec::with_capacity(members.len());
+            for &i in &members {
+                let re = &fingerprints[i].regex;
+                captures.push(if re.contains("(?P<version>") {
+                    Some(
+                        lcs_fingerprint::compile_regex(re).map_err(|e| Error::Regex {
+                            header: header.clone(),
+                            source: match e {
+                                lcs_fingerprint::Error::Regex { source, .. } => source,
+                                other => regex::Error::Syntax(other.to_string()),
+                            },
+                        })?,
+                    )
+                } else {
+                    None
+                });
+            }
+            headers.push(HeaderSet {
+                header,
+                set,
+                members,
+                captures,
+            });
+        }
+        Ok(Self {
+            headers,
+            regexes: fingerprints.iter().map(|f| f.regex.clone()).collect(),
+        })
+    }
+
+    /// The fingerprints that match any value of their header, in fingerprint order (each
+    /// once: the first matching value gives the version).
+    pub fn match_banner(&self, http: &HttpBanner<'_>) -> Vec<FingerprintMatch> {
+        let mut out = Vec::new();
+        for h in &self.headers {
+            let mut seen: Vec<usize> = Vec::new();
+            for value in http.get_all(&h.header) {
+                for p in &h.set.matches(value) {
+                    if seen.contains(&p) {
+                        continue;
+                    }
+                    seen.push(p);
+                    let version = h.captures[p].as_ref().and_then(|re| {
+                        re.captures(value)
+                            .and_then(|c| c.name("version"))
+                            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+                    });
+                    let fingerprint = h.members[p];
+                    out.push(FingerprintMatch {
+                        header: h.header.clone(),
+                        fingerprint,
+                        regex: self.regexes[fingerprint].clone(),
+                        version,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|m| m.fingerprint);
+        out
+    }
+
+    /// Number of fingerprints.
+    pub fn len(&self) -> usize {
+        self.regexes.len()
+    }
+
+    /// Whether there is no fingerprint.
+    pub fn is_empty(&self) -> bool {
+        self.regexes.is_empty()
+    }
+}
+
+/// Recog's HTTP header databases (`http_servers.xml` for Server, `http_cookies.xml` for
+/// Set-Cookie, `http_wwwauth.xml` for WWW-Authenticate), compiled with the `RegexSet`
+/// prefilter ([`Matcher::best_match`], Recog's first-match semantics).
+#[derive(Debug, Clone)]
+pub struct RecogMatchers {
+    headers: Vec<(HttpHeader, Matcher)>,
+}
+
+impl RecogMatchers {
+    /// Loads the HTTP header databases present in Recog's `xml/` folder `dir` (at least one).
+    ///
+    /// # Errors
+    /// [`Error::Format`] when `dir` holds none of them; Recog's load and compile errors.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        let mut dbs = Vec::new();
+        for h in HttpHeader::ALL {
+            let path = dir.join(h.database_file());
+            if path.is_file() {
+                dbs.push((h, Database::from_path(&path)?));
+            }
+        }
+        if dbs.is_empty() {
+            return Err(Error::format(
+                dir,
+                "no Recog HTTP header database (http_servers.xml, http_cookies.xml, \
+                 http_wwwauth.xml) in this folder",
+            ));
+        }
+        Self::from_databases(&dbs.iter().map(|(h, d)| (*h, d)).collect::<Vec<_>>())
+    }
+
+    /// Compiles already loaded databases, one per header.
+    ///
+    /// # Errors
+    /// The first fingerprint that does not compile.
+    pub fn from_databases(dbs: &[(HttpHeader, &Database)]) -> Result<Self> {
+        let mut headers = Vec::with_capacity(dbs.len());
+        for (h, db) in dbs {
+            headers.push((*h, MatcherBuilder::new().build(db)?));
+        }
+        Ok(Self { headers })
+    }
+
+    /// The headers with a database, in matching order.
+    pub fn headers(&self) -> impl Iterator<Item = HttpHeader> + '_ {
+        self.headers.iter().map(|(h, _)| *h)
+    }
+
+    /// Recog's first match for each value of each header (a value whose match gives up, at
+    /// the backtrack or interpolation limit, counts as unmatched).
+    pub fn match_banner(&self, http: &HttpBanner<'_>) -> Vec<RecogMatch> {
+        let mut out = Vec::new();
+        for (h, m) in &self.headers {
+            for value in http.get_all(h.name()) {
+                if let Ok(Some(found)) = m.best_match(value) {
+                    let description = found.description().to_owned();
+                    let mut params = found.params;
+                    params.remove("matched");
+                    let r = RecogMatch {
+                        header: h.name().to_owned(),
+                        description,
+                        params,
+                    };
+                    if !out.contains(&r) {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
