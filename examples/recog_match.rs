@@ -17,8 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use banner_parse::{HttpBanner, OnBadLine, ReadOptions, RecordReader};
+use bannerlm_base::escape_str;
 use clap::Parser;
-use recog_compat::{HttpHeader, MatcherBuilder, RecogSet, banner_input, escape_str};
+use recog_compat::{HttpHeader, MatcherBuilder, RecogSet, banner_input};
 
 #[derive(Parser, Debug)]
 #[command(about = "Label banner records with Recog fingerprints and count products")]

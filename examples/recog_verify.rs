@@ -15,8 +15,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use bannerlm_base::escape_str;
 use clap::Parser;
-use recog_compat::{Database, Status, escape_str, load_dir, verify};
+use recog_compat::{Database, Status, load_dir, verify};
 
 #[derive(Parser, Debug)]
 #[command(about = "Verify Recog XML databases against their own examples")]

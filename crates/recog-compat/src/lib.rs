@@ -20,7 +20,7 @@
 //!   [`compare`] ([`HttpHeader`], [`GeneratedPattern`], [`CorpusBanner`]) →
 //!   [`HeaderComparison`] ([`RecogStats`], [`Recovery`], [`NewCandidate`]).
 //! - Export: [`ExportDatabase`] ([`ExportFingerprint`], [`ExportExample`], [`ExportParam`]).
-//! - [`Error`] ([`TranslateErrorKind`]), [`Result`]; [`escape_bytes`], [`escape_str`], [`Escaped`].
+//! - [`Error`] ([`TranslateErrorKind`]), [`Result`].
 //!
 //! - **Load** ([`Database`], [`load_dir`]): every attribute Recog reads, line
 //!   numbers, base64 and `_filename` examples.
@@ -56,7 +56,7 @@
 //!   [`Error::InterpolationLimit`] naming the file and line.
 //! - Every error's `Display` and every [`VerifyReport`] message is
 //!   terminal-safe: text from the database or a banner is escaped with
-//!   [`escape_bytes`]/[`escape_str`] (re-exported from `bannerlm_base`).
+//!   `bannerlm_base::escape_bytes` / `escape_str`.
 //! - Exports ([`ExportDatabase`]) hold no control byte but line breaks and are
 //!   written atomically.
 //!
@@ -108,9 +108,6 @@ mod set;
 mod translate;
 mod verify;
 
-/// Terminal-safe escaping of banners and database text, re-exported from `bannerlm_base` (one
-/// escaper for every bannerlm crate).
-pub use bannerlm_base::{Escaped, escape_bytes, escape_str};
 pub use compare::{
     CompareParams, CorpusBanner, GeneratedPattern, HeaderComparison, HttpHeader, NewCandidate,
     RecogStats, Recovery, ValidCompareParams, compare,
