@@ -2,7 +2,7 @@
 //! file against its manifest when opened.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Component, Path, PathBuf};
 
 use banner_parse::{BannerRecord, RecordKey, RecordWriter};
@@ -609,10 +609,9 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(to, e))
 }
 
+/// One file of the bundle being written, through the project's one atomic writer.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))
+    bannerlm_base::write_atomic(path, bytes).map_err(|e| Error::io(path, e))
 }
 
 fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {

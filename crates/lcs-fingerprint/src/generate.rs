@@ -460,6 +460,24 @@ pub fn read_jsonl(path: impl AsRef<std::path::Path>) -> Result<Vec<Fingerprint>>
 mod tests {
     use super::*;
     use crate::error::ParamsError;
+
+    /// A fingerprints file with a truncated line and control bytes: an error naming the file
+    /// and the line, never a panic; blank lines are skipped.
+    #[test]
+    fn read_jsonl_names_file_and_line_of_a_bad_line() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("fingerprints.jsonl");
+        std::fs::write(&path, b"\n{\"header\": \"Server\", \"regex\": \"\x1b[31m")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = read_jsonl(&path).expect_err("a truncated line");
+        assert!(
+            matches!(&err, Error::FingerprintsJson { line: 2, path: p, .. } if p == &path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("fingerprints.jsonl:2:"), "{err}");
+        let missing = read_jsonl(dir.path().join("none.jsonl")).expect_err("no file");
+        assert!(matches!(missing, Error::Io { .. }), "{missing:?}");
+    }
     use crate::params::FingerprintParams;
     use crate::pattern::compile_regex;
     use proptest::prelude::*;
