@@ -1,7 +1,7 @@
 //! The paper's evaluation table for a fine-tuned model on held-out simulated hosts: token
 //! accuracy and precision/recall against the paper's labels and against ground truth, and the
-//! shares of pair distances below/above 0.1, for 1-month and 5-month gaps; beside the
-//! mean-pooled MLM-only model when `--mlm` is given.
+//! shares of pair distances below/above 0.1, for 1-month and 5-month gaps, over the pairs of
+//! every protocol and per protocol; beside the mean-pooled MLM-only model when `--mlm` is given.
 //!
 //! ```text
 //! cargo run --release --example evaluate -- --model runs/ft/final --mlm runs/mlm/final --hosts 50000
@@ -129,6 +129,21 @@ fn run(args: &Args) -> anyhow::Result<()> {
                 d.matching_median,
                 d.random_median
             )?;
+            for (protocol, g) in &e.by_protocol {
+                writeln!(
+                    out,
+                    "  {protocol}: {} pairs; unchanged < 0.1 {}; different products > 0.1 {}",
+                    g.pairs,
+                    pct(g.distances.unchanged_below.share),
+                    pct(g.distances.random_different_product_above.share)
+                )?;
+                if let Some(t) = &g.tokens_vs_truth {
+                    token_row(&mut out, "    model vs ground truth", t)?;
+                }
+                if let Some(t) = &g.labels_vs_truth {
+                    token_row(&mut out, "    paper labels vs ground truth", t)?;
+                }
+            }
             let mut row =
                 serde_json::json!({ "form": format!("{form:?}"), "gap": gap, "fine_tuned": e });
             if let Some(m) = &mlm {

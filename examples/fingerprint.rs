@@ -62,8 +62,8 @@ struct Args {
     /// Common-piece method.
     #[arg(long, value_enum, default_value_t = MethodArg::Lcs)]
     method: MethodArg,
-    /// Drop fingerprints below this precision.
-    #[arg(long, default_value_t = 0.0)]
+    /// Drop fingerprints below this precision (share of their matches inside their cluster).
+    #[arg(long, default_value_t = lcs_fingerprint::DEFAULT_MIN_PRECISION)]
     min_precision: f64,
     /// Keep literal version numbers (no `(?P<version>...)`).
     #[arg(long)]

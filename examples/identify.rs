@@ -20,6 +20,12 @@ use bannerlm::parse::{ReadOptions, RecordReader};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+// The model allocates and frees large tensors per forward pass; glibc's malloc hands them back
+// to the kernel and faults them in again, mimalloc keeps the memory, for good with
+// MIMALLOC_PURGE_DELAY=-1 (`bannerlm::allocator`; docs/PERFORMANCE.md), as in `pipeline`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(about = "Identify banner records with a bannerlm bundle (one JSON line per record)")]
 struct Args {
@@ -41,6 +47,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    bannerlm::allocator::keep_freed_memory_or_note();
     bannerlm_base::exit_report(run(&Args::parse()))
 }
 

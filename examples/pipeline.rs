@@ -59,6 +59,20 @@ struct Args {
     /// Seed of every random choice.
     #[arg(long)]
     seed: Option<u64>,
+    /// Also fingerprint every HTTP header carried by at least this share (0-1] of a
+    /// cluster's members, not only Server, Set-Cookie and WWW-Authenticate.
+    #[arg(long)]
+    fingerprint_all_headers: Option<f64>,
+    /// Fine-tune (and evaluate) on pairs of these protocols only (default: every protocol).
+    #[arg(long, num_args = 1..)]
+    finetune_protocols: Vec<String>,
+    /// The largest share (0-1] of fine-tuning pairs one protocol may have (default 1: every
+    /// protocol in proportion to its records).
+    #[arg(long)]
+    finetune_max_share: Option<f64>,
+    /// Drop Censys rows flagged `truncated` (counted in the input stage's summary).
+    #[arg(long)]
+    drop_truncated: bool,
     /// Recog XML directory (default: $RECOG_XML_DIR; skipped when neither is set). A
     /// directory that does not exist is an error.
     #[arg(long)]
@@ -176,6 +190,16 @@ fn run(mut args: Args) -> anyhow::Result<()> {
         config.embed_snapshots = EmbedSnapshots::All;
     }
     config.seed = args.seed.unwrap_or(config.seed);
+    if args.fingerprint_all_headers.is_some() {
+        config.fingerprint_all_headers = args.fingerprint_all_headers;
+    }
+    if !args.finetune_protocols.is_empty() {
+        config.finetune_mix.protocols = args.finetune_protocols;
+    }
+    config.finetune_mix.max_share = args
+        .finetune_max_share
+        .unwrap_or(config.finetune_mix.max_share);
+    config.drop_truncated |= args.drop_truncated;
     let options = PipelineOptions::new(&args.out)
         .resume(args.resume)
         .progress(!args.quiet)
@@ -196,6 +220,19 @@ fn run(mut args: Args) -> anyhow::Result<()> {
         100.0 * e.distances.unchanged_below.share,
         100.0 * e.distances.random_different_product_above.share,
     )?;
+    for (protocol, g) in &e.by_protocol {
+        writeln!(
+            out,
+            "  {protocol}: {} pairs; token accuracy vs truth {} (labels vs truth {}); unchanged < 0.1: {:.1}%; random different-product > 0.1: {:.1}%",
+            g.pairs,
+            g.tokens_vs_truth
+                .map_or_else(|| "–".into(), |t| format!("{:.1}%", 100.0 * t.accuracy)),
+            g.labels_vs_truth
+                .map_or_else(|| "–".into(), |t| format!("{:.1}%", 100.0 * t.accuracy)),
+            100.0 * g.distances.unchanged_below.share,
+            100.0 * g.distances.random_different_product_above.share,
+        )?;
+    }
     for c in &summary.clusters {
         writeln!(
             out,

@@ -34,12 +34,12 @@ declare -A DESC=(
   [bpe]="BPE training (vocab 8,000 and 50,000) and encode_batch of 5 MiB vs Python tokenizers (tokenizer_baseline.py)"
   [forward]="encoder forward, batch 32 x 128, small and paper config vs PyTorch + transformers (model_baseline.py)"
   [mlm]="masked-LM training step (forward, backward, AdamW), 32 x 128, head on masked positions vs PyTorch (model_baseline.py)"
-  [finetune]="fine-tuning step vs PyTorch (train_baseline.py): no criterion group yet, always skipped"
+  [finetune]="fine-tuning step of the cpu model, 16 pairs x 2 x 128 (one forward over both sides, BCE + pull/push, AdamW with clipping) vs PyTorch (model_baseline.py --finetune)"
   [embed]="embed 512 banners at batch 64, cpu and paper model, tokenizer included vs PyTorch + transformers (embed_baseline.py)"
   [recog]="Recog http_servers.xml best match over its 744 example banners vs Ruby Recog::Nizer.match (recog_nizer_bench.rb)"
 )
 declare -A BENCH_OF=([labels]=labels [lcs]=lcs [hdbscan]=cluster [bpe]=tokenizer [forward]=model
-  [mlm]=model [embed]=embed [recog]=recog)
+  [mlm]=model [finetune]=model [embed]=embed [recog]=recog)
 
 usage() {
   cat <<EOF
@@ -401,7 +401,13 @@ row_mlm() {
 }
 
 row_finetune() {
-  skip_row finetune "benches/model.rs has no criterion group for the fine-tuning step (one forward over both sides of 16 pairs, BCE + pull/push, AdamW); train_baseline.py's fine-tuning step has no bannerlm median to compare with"
+  need_python finetune torch transformers || return
+  local lb; lb=$(load1)
+  run_bench finetune model '^model_finetune_step/' || return
+  local reps=10; [ "$QUICK" = 1 ] && reps=3
+  run_peer finetune "$PY" benches/python/model_baseline.py --threads "$THREADS" --repeats "$reps" --finetune --json "$WORK/finetune.json" || return
+  local la; la=$(load1)
+  add_result finetune "fine-tuning step, cpu model, 16 pairs x 2 x 128" "$(criterion_median "model_finetune_step/cpu/16x2x128")" "PyTorch + transformers (median of $reps)" "$(py_result "$WORK/finetune.json" "finetune_step/cpu")" "$lb" "$la" "$(rel "${BIN[model]}")" ""
 }
 
 row_embed() {

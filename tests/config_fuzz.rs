@@ -36,6 +36,7 @@ const NUMERIC_KEYS: &[(&str, &str)] = &[
     ("/finetune/steps", "steps"),
     ("/checkpoint_every", "checkpoint_every"),
     ("/eval_max_pairs", "eval_max_pairs"),
+    ("/finetune_mix/max_share", "max_share"),
     ("/embed_batch_size", "embed_batch_size"),
     ("/pca_components", "pca_components"),
     ("/min_cluster_size", "min_cluster_size"),

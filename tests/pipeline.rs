@@ -68,6 +68,28 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
     assert!(e.pairs > 0);
     assert!(e.tokens_vs_truth.is_some() && e.labels_vs_truth.is_some());
     assert!((0.0..=1.0).contains(&e.tokens_vs_labels.accuracy));
+    // Every protocol is fine-tuned on and evaluated (issue 25), each with its own figures;
+    // two snapshots make one gap.
+    let protocols: Vec<&str> = e.by_protocol.keys().map(String::as_str).collect();
+    assert!(
+        protocols.contains(&"http") && protocols.len() >= 3,
+        "{protocols:?}"
+    );
+    assert_eq!(
+        e.by_protocol.values().map(|g| g.pairs).sum::<u64>(),
+        e.pairs
+    );
+    assert!(
+        e.by_protocol
+            .values()
+            .all(|g| g.labels_vs_truth.is_some() && g.tokens_vs_truth.is_some())
+    );
+    assert_eq!(e.by_gap.len(), 1);
+    let finetune = json(&out.join("stages/finetune.json"));
+    let trained = finetune["summary"]["pairs"]["by_protocol"]
+        .as_object()
+        .map(serde_json::Map::len);
+    assert!(trained.is_some_and(|n| n >= 3), "{finetune}");
     let d = json(&out.join("evaluate/distances.json"));
     assert_eq!(
         d["matching"].as_array().map(Vec::len),
@@ -138,6 +160,7 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
         "id=\"timings\"",
         "id=\"tokens\"",
         "id=\"distances\"",
+        "id=\"by-protocol\"",
         "id=\"figure3\"",
         "class=\"dyn\"",
         "id=\"cluster-table\"",

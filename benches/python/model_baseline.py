@@ -7,7 +7,13 @@ config with a 50,000-token vocabulary, 15% of the tokens masked. The training st
 twice: the usual transformers way (labels, logits at every position) and with the head on the
 masked positions only, which is what roberta-model does.
 
-Usage: python3 benches/python/model_baseline.py [--threads 2] [--repeats 10] [--device cuda] [--json OUT]
+With `--finetune`, contrastive-trainer's fine-tuning step instead (benches/model.rs,
+`model_finetune_step`): the default run's `cpu` model (hidden 128, 2 layers, vocabulary 8,000),
+16 synthetic pairs of 128 tokens a side in one forward pass, stability BCE on labelled tokens +
+pull - push of the stability-weighted, unit-norm embeddings, AdamW (weight decay 0.01) with
+per-tensor gradient clipping at norm 1, dropout 0.
+
+Usage: python3 benches/python/model_baseline.py [--threads 2] [--repeats 10] [--device cuda] [--json OUT] [--finetune]
 Prints medians in ms and sequences/s (--json also writes them, in seconds, to OUT). With
 `--device cuda` the same work runs on the GPU in float32 (TF32 matrix products off, as in
 roberta-model's wgpu backend), timed with `torch.cuda.synchronize()` around each repeat.
@@ -47,6 +53,72 @@ def batch():
     return flat.reshape(BATCH, SEQ), positions, labels_at
 
 
+FT_PAIRS, FT_VOCAB = 16, 8_000
+
+
+def finetune_config():
+    return RobertaConfig(vocab_size=FT_VOCAB, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                         type_vocab_size=1, layer_norm_eps=1e-5, hidden_size=128,
+                         num_hidden_layers=2, num_attention_heads=4, intermediate_size=512,
+                         max_position_embeddings=258, hidden_dropout_prob=0.0,
+                         attention_probs_dropout_prob=0.0, num_labels=1, classifier_dropout=0.0)
+
+
+def finetune_batch(ids):
+    """The Rust bench's pairs: rows of the forward batch folded into the vocabulary; side b
+    differs in every 10th token (labelled dynamic); <s> and </s> unlabelled."""
+    a = ids[:FT_PAIRS].clone()
+    a = torch.where(a < 5, a, 5 + (a - 5) % (FT_VOCAB - 5))
+    pos = torch.arange(SEQ)
+    changed = (pos % 10 == 5)
+    b = a.clone()
+    b[:, changed] = 5 + (a[:, changed] + 1) % (FT_VOCAB - 5)
+    target = (~changed).float().expand(FT_PAIRS, SEQ).clone()
+    weight = torch.ones(FT_PAIRS, SEQ)
+    weight[:, 0] = 0
+    weight[:, -1] = 0
+    return (torch.cat([a, b], 0), torch.cat([target, target], 0), torch.cat([weight, weight], 0))
+
+
+def finetune(args, device, sync, results):
+    from transformers import RobertaForTokenClassification
+
+    g = torch.Generator().manual_seed(1)
+    ids = torch.randint(5, VOCAB, (BATCH, SEQ), generator=g)
+    ids[:, 0] = 0
+    ids[:, -1] = 2
+    both, target, weight = (t.to(device) for t in finetune_batch(ids))
+    model = RobertaForTokenClassification(finetune_config()).to(device).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01)
+    attn = torch.ones_like(both)
+
+    def step():
+        states = model.roberta(input_ids=both, attention_mask=attn).last_hidden_state
+        logits = model.classifier(states).squeeze(-1)
+        bce = (torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+               * weight).sum() / weight.sum().clamp_min(1.0)
+        p = torch.sigmoid(logits)
+        emb = (states * p.unsqueeze(-1)).sum(1)
+        emb = emb / emb.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        a, b = emb[:FT_PAIRS], emb[FT_PAIRS:]
+        pull = ((a - b).square().sum(1) + 1e-12).sqrt().mean()
+        push = ((a - b.roll(-1, 0)).square().sum(1) + 1e-12).sqrt().mean()
+        loss = bce + pull - push
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for prm in model.parameters():
+            if prm.grad is not None:
+                n = prm.grad.norm()
+                prm.grad.mul_(torch.clamp(1.0 / (n + 1e-38), max=1.0))
+        opt.step()
+
+    t = timeit(step, args.repeats, sync=sync)
+    tokens = both.numel()
+    print(f"finetune_step cpu ({FT_PAIRS} pairs x 2 x {SEQ}): {t * 1e3:.1f} ms median, "
+          f"{tokens / t:,.0f} tokens/s")
+    results["finetune_step/cpu"] = {"median_s": t, "runs": args.repeats}
+
+
 def timeit(fn, repeats, warmup=2, sync=lambda: None):
     for _ in range(warmup):
         fn()
@@ -68,6 +140,8 @@ def main():
     ap.add_argument("--configs", default="small,paper", help="comma-separated: small, paper")
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
     ap.add_argument("--json", help="also write the medians (seconds) as JSON to this file")
+    ap.add_argument("--finetune", action="store_true",
+                    help="the fine-tuning step of the cpu model instead of forward and MLM")
     args = ap.parse_args()
     results = {}
     torch.set_num_threads(args.threads)
@@ -81,7 +155,9 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     ids, positions, labels_at = (t.to(device) for t in batch())
     mask = torch.ones_like(ids)
-    wanted = set(args.configs.split(","))
+    wanted = set() if args.finetune else set(args.configs.split(","))
+    if args.finetune:
+        finetune(args, device, sync, results)
     for name, config in configs():
         if name not in wanted:
             continue

@@ -4,8 +4,10 @@
 # example banners of one Recog database: the comparison for benches/recog.rs.
 # Not part of CI. Needs Debian `ruby` and `ruby-nokogiri`.
 #
-#   ruby -I <recog checkout>/lib benches/ruby/recog_nizer_bench.rb \
-#        <recog checkout>/xml/http_servers.xml [rounds]
+#   ruby -I <rapid7/recog-ruby checkout>/lib benches/ruby/recog_nizer_bench.rb \
+#        <rapid7/recog checkout>/xml/http_servers.xml [rounds]
+#
+# (Recog's Ruby library lives in rapid7/recog-ruby; rapid7/recog holds the XML.)
 #
 # Prints the number of banners, how many matched, and the median seconds per
 # pass over all banners with banners/s.

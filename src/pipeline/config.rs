@@ -164,6 +164,49 @@ impl ModelSize {
     }
 }
 
+/// Which protocols fine-tuning takes banner pairs from, and in what mix. Evaluation takes the
+/// same protocols, without the cap.
+///
+/// ```
+/// use bannerlm::pipeline::PairMix;
+/// let mix = PairMix::default();
+/// assert!(mix.takes("ssh") && mix.takes("HTTP"));
+/// let http = PairMix { protocols: vec!["http".into()], ..PairMix::default() };
+/// assert!(http.takes("http") && !http.takes("smtp"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PairMix {
+    /// Protocols (case-insensitive) to take pairs from; empty (the default): every protocol
+    /// the input holds.
+    pub protocols: Vec<String>,
+    /// The largest share of all pairs that one protocol may have, in (0, 1]. 1 (the default):
+    /// every protocol in proportion to its records (one pair per service and gap). Below 1,
+    /// a protocol with more pairs than this share of all pairs offered is sampled down to it
+    /// (seeded).
+    pub max_share: f64,
+}
+
+impl Default for PairMix {
+    fn default() -> Self {
+        PairMix {
+            protocols: Vec::new(),
+            max_share: 1.0,
+        }
+    }
+}
+
+impl PairMix {
+    /// Whether pairs of `protocol` are taken.
+    pub fn takes(&self, protocol: &str) -> bool {
+        self.protocols.is_empty()
+            || self
+                .protocols
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(protocol))
+    }
+}
+
 /// Which snapshots' records are embedded, clustered and fingerprinted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -207,8 +250,14 @@ pub struct PipelineConfig {
     pub model: ModelSize,
     /// Masked-LM pretraining (all protocols, training hosts).
     pub pretrain: TrainParams,
-    /// Contrastive fine-tuning (HTTP pairs of the last two snapshots, training hosts).
+    /// Contrastive fine-tuning (pairs of every consecutive pair of snapshots, training hosts,
+    /// protocols as `finetune_mix` says).
     pub finetune: TrainParams,
+    /// Which protocols fine-tuning (and evaluation) take pairs from, and the mix.
+    pub finetune_mix: PairMix,
+    /// Drop Censys rows flagged `truncated` (counted in the input stage's summary). Empty
+    /// banners are always skipped and counted.
+    pub drop_truncated: bool,
     /// Checkpoint every this many training steps.
     pub checkpoint_every: u64,
     /// Held-out pairs evaluated at most (a seeded sample beyond that).
@@ -231,6 +280,14 @@ pub struct PipelineConfig {
     pub fingerprint_k: usize,
     /// Draws per cluster and header (the paper: 100).
     pub fingerprint_draws: usize,
+    /// Besides `fingerprint_headers`, fingerprint every HTTP header carried by at least this
+    /// share of a cluster's members, as the paper did (`None`, the default: only
+    /// `fingerprint_headers`); in `(0, 1]` ([`lcs_fingerprint::FingerprintParams::all_headers`]).
+    pub fingerprint_all_headers: Option<f64>,
+    /// Fingerprints whose precision (share of their matches inside their cluster) is below
+    /// this are dropped, with the reason, into `fingerprint/dropped.json`
+    /// ([`lcs_fingerprint::DEFAULT_MIN_PRECISION`]).
+    pub fingerprint_min_precision: f64,
     /// Annotated example banners in the report.
     pub report_examples: usize,
 }
@@ -262,6 +319,8 @@ impl Default for PipelineConfig {
                 warmup_steps: 50,
                 ..TrainParams::default()
             },
+            finetune_mix: PairMix::default(),
+            drop_truncated: false,
             checkpoint_every: 100,
             eval_max_pairs: 5_000,
             embed_snapshots: EmbedSnapshots::Last,
@@ -277,6 +336,8 @@ impl Default for PipelineConfig {
             ],
             fingerprint_k: 10,
             fingerprint_draws: 100,
+            fingerprint_all_headers: None,
+            fingerprint_min_precision: lcs_fingerprint::DEFAULT_MIN_PRECISION,
             report_examples: 6,
         }
     }
@@ -465,6 +526,21 @@ impl PipelineConfig {
         if self.eval_max_pairs < 2 {
             return bad("eval_max_pairs must be at least 2".into());
         }
+        let mix = &self.finetune_mix;
+        within("finetune_mix.protocols", mix.protocols.len(), 0, MAX_LIST)?;
+        if !(mix.max_share > 0.0 && mix.max_share <= 1.0) {
+            return bad(format!(
+                "finetune_mix.max_share must be in (0, 1], got {}",
+                mix.max_share
+            ));
+        }
+        if mix
+            .protocols
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return bad("finetune_mix.protocols must be protocol names such as `ssh`".into());
+        }
         within("embed_batch_size", self.embed_batch_size, 1, MAX_BATCH)?;
         if self.pca_components == 0 || self.pca_components > m.hidden_size {
             return bad(format!(
@@ -503,6 +579,19 @@ impl PipelineConfig {
             1,
             MAX_FINGERPRINT_DRAWS,
         )?;
+        if let Some(share) = self.fingerprint_all_headers
+            && !(share > 0.0 && share <= 1.0)
+        {
+            return bad(format!(
+                "fingerprint_all_headers must be in (0, 1], got {share}"
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.fingerprint_min_precision) {
+            return bad(format!(
+                "fingerprint_min_precision must be in [0, 1], got {}",
+                self.fingerprint_min_precision
+            ));
+        }
         within("report_examples", self.report_examples, 0, MAX_LIST)?;
         Ok(ValidPipelineConfig(self))
     }
@@ -740,6 +829,39 @@ mod tests {
             },
             PipelineConfig {
                 fingerprint_k: 1,
+                ..d()
+            },
+            PipelineConfig {
+                finetune_mix: PairMix {
+                    max_share: 0.0,
+                    ..PairMix::default()
+                },
+                ..d()
+            },
+            PipelineConfig {
+                finetune_mix: PairMix {
+                    max_share: f64::NAN,
+                    ..PairMix::default()
+                },
+                ..d()
+            },
+            PipelineConfig {
+                finetune_mix: PairMix {
+                    protocols: vec!["ssh".into(), "../x".into()],
+                    ..PairMix::default()
+                },
+                ..d()
+            },
+            PipelineConfig {
+                fingerprint_all_headers: Some(0.0),
+                ..d()
+            },
+            PipelineConfig {
+                fingerprint_all_headers: Some(f64::NAN),
+                ..d()
+            },
+            PipelineConfig {
+                fingerprint_min_precision: 1.5,
                 ..d()
             },
         ];

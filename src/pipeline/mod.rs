@@ -62,8 +62,8 @@ use base64::Engine as _;
 pub use config::{
     EmbedSnapshots, Input, MAX_BATCH, MAX_CLUSTER_PARAM, MAX_CONFIG_FILE_BYTES,
     MAX_FINGERPRINT_DRAWS, MAX_FINGERPRINT_K, MAX_HEADER_NAME_LEN, MAX_INPUT_LEN, MAX_LIST,
-    MAX_MODEL_LAYERS, MAX_MODEL_WIDTH, MAX_VOCAB_SIZE, ModelSize, PipelineConfig, PipelineOptions,
-    ValidPipelineConfig,
+    MAX_MODEL_LAYERS, MAX_MODEL_WIDTH, MAX_VOCAB_SIZE, ModelSize, PairMix, PipelineConfig,
+    PipelineOptions, ValidPipelineConfig,
 };
 pub use error::{Error, Result};
 pub use monthly::{
@@ -169,7 +169,8 @@ impl Pipeline {
             (
                 Stage::Fingerprint,
                 serde_json::json!({"headers": c.fingerprint_headers, "k": c.fingerprint_k,
-                    "draws": c.fingerprint_draws}),
+                    "draws": c.fingerprint_draws, "all_headers": c.fingerprint_all_headers,
+                    "min_precision": c.fingerprint_min_precision}),
             ),
             (
                 Stage::Recog,
@@ -300,6 +301,8 @@ fn write_report(
             }
         },
         scores: read_json(&out.join(paths::FINGERPRINT_SCORES))?,
+        dropped: read_json(&out.join(paths::FINGERPRINTS_DROPPED))?,
+        coverage: read_json(&out.join(paths::FINGERPRINT_COVERAGE))?,
         comparison: Some(read_json(&out.join(paths::COMPARISON))?),
         histogram_png: Some(base64::engine::general_purpose::STANDARD.encode(png)),
         histogram_svg: Some(svg),

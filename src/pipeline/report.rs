@@ -7,7 +7,7 @@ use banner_identify::{ClusteringLabels, LabelSource};
 use bannerlm_base::escape_html;
 use contrastive_trainer::{Evaluation, TokenMetrics};
 use density_cluster::ClusterFigures;
-use lcs_fingerprint::{Fingerprint, FingerprintScore};
+use lcs_fingerprint::{DroppedFingerprint, Fingerprint, FingerprintScore, ProductCoverage};
 
 use super::config::{Input, PipelineConfig};
 use super::stage::{StageRecord, format_kib};
@@ -24,6 +24,11 @@ pub(crate) struct ReportData<'a> {
     pub cluster_labels: Vec<ClusteringLabels>,
     pub fingerprints: Vec<Fingerprint>,
     pub scores: Vec<FingerprintScore>,
+    /// Fingerprints dropped as generic, with the reason (`fingerprint/dropped.json`).
+    pub dropped: Vec<DroppedFingerprint>,
+    /// Products covered by a precise fingerprint (`fingerprint/coverage.json`; `None` on data
+    /// without products).
+    pub coverage: Option<ProductCoverage>,
     pub comparison: Option<Comparison>,
     /// The histogram as inline SVG.
     pub histogram_svg: Option<String>,
@@ -70,6 +75,7 @@ pub(crate) fn render(d: &ReportData<'_>) -> String {
     examples(&mut h, d);
     clusters(&mut h, d);
     fingerprints(&mut h, d);
+    dropped(&mut h, d);
     recog(&mut h, d);
     ground_truth(&mut h, d);
     h.push_str("</body></html>\n");
@@ -185,7 +191,7 @@ fn evaluation(h: &mut String, d: &ReportData<'_>) {
     };
     let _ = writeln!(
         h,
-        "<p>{} held-out HTTP pairs (same service in the last two snapshots, hosts never trained on).</p>",
+        "<p>{} held-out pairs (same service in two consecutive snapshots, every protocol, hosts never trained on); per protocol and per gap below.</p>",
         e.pairs
     );
     h.push_str("<table id=\"tokens\"><tr><th>token stability</th><th>accuracy</th><th>stable P / R</th><th>dynamic P / R</th><th>tokens</th><th>paper</th></tr>\n");
@@ -227,6 +233,10 @@ fn evaluation(h: &mut String, d: &ReportData<'_>) {
         x.matching_median,
         x.random_median
     );
+    groups(h, "by-protocol", "protocol", &e.by_protocol);
+    if e.by_gap.len() > 1 {
+        groups(h, "by-gap", "gap (snapshots)", &e.by_gap);
+    }
     if let Some(png) = &d.histogram_png {
         let _ = writeln!(
             h,
@@ -239,6 +249,40 @@ fn evaluation(h: &mut String, d: &ReportData<'_>) {
             "<figure id=\"figure3\">{svg}<figcaption>Figure 3: L2 distances of matching pairs vs random pairs (log scale).</figcaption></figure>"
         );
     }
+}
+
+/// One row per group (protocol or gap): the model's token accuracy against ground truth beside
+/// the paper's labels' own (the target), and the two distance shares.
+fn groups(
+    h: &mut String,
+    id: &str,
+    what: &str,
+    groups: &BTreeMap<String, contrastive_trainer::GroupEvaluation>,
+) {
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<table id=\"{id}\"><tr><th>{what}</th><th>pairs</th><th>model vs truth</th><th>labels vs truth (target)</th><th>model vs labels</th><th>unchanged below 0.1</th><th>random different-product above 0.1</th></tr>"
+    );
+    for (name, g) in groups {
+        let x = &g.distances;
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} of {}</td><td class=\"n\">{} of {}</td></tr>",
+            escape_html(name),
+            g.pairs,
+            opt_pct(g.tokens_vs_truth.map(|t| t.accuracy)),
+            opt_pct(g.labels_vs_truth.map(|t| t.accuracy)),
+            pct(g.tokens_vs_labels.accuracy),
+            pct(x.unchanged_below.share),
+            x.unchanged_below.pairs,
+            pct(x.random_different_product_above.share),
+            x.random_different_product_above.pairs,
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 fn examples(h: &mut String, d: &ReportData<'_>) {
@@ -391,6 +435,53 @@ fn fingerprints(h: &mut String, d: &ReportData<'_>) {
     h.push_str("</table>\n");
 }
 
+/// The fingerprints dropped as generic, with the reason, in their own table.
+fn dropped(h: &mut String, d: &ReportData<'_>) {
+    const SHOWN: usize = 200;
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for x in &d.dropped {
+        *counts.entry(x.reason.name()).or_default() += 1;
+    }
+    let by_reason = counts
+        .iter()
+        .map(|(r, n)| format!("{n} {}", r.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        h,
+        "<h2 id=\"dropped\">Dropped patterns</h2>\n<p>{} patterns dropped as generic{}: too little informative literal text (letters and digits outside cookie attributes and authentication syntax), produced by more than half of a clustering's clusters (common vocabulary), precision (share of its matches in the clusters that produced it) below {}, or the same banners as a more specific pattern of the header (lcs-fingerprint's <code>DropReason</code>). All are in fingerprint/dropped.json.</p>",
+        d.dropped.len(),
+        if by_reason.is_empty() {
+            String::new()
+        } else {
+            format!(" ({by_reason})")
+        },
+        d.config.fingerprint_min_precision
+    );
+    if d.dropped.is_empty() {
+        return;
+    }
+    h.push_str("<table id=\"dropped-table\"><tr><th>header</th><th>regex</th><th>reason</th><th>support</th><th>precision</th><th>examples</th></tr>\n");
+    for x in d.dropped.iter().take(SHOWN) {
+        let f = &x.fingerprint;
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{} / {}</td><td class=\"n\">{}</td><td><ul class=\"ex\">",
+            escape_html(&f.header),
+            escape_html(&f.regex),
+            escape_html(&x.reason.to_string()),
+            f.support,
+            f.cluster_size,
+            pct(f.precision)
+        );
+        for e in f.examples.iter().take(2) {
+            let _ = write!(h, "<li><code>{}</code></li>", escape_html(e));
+        }
+        h.push_str("</ul></td></tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
 fn recog(h: &mut String, d: &ReportData<'_>) {
     h.push_str("<h2 id=\"recog\">Recog recovery</h2>\n");
     let Some(c) = &d.comparison else {
@@ -405,7 +496,7 @@ fn recog(h: &mut String, d: &ReportData<'_>) {
         );
         return;
     }
-    h.push_str("<table id=\"recog-table\"><tr><th>header</th><th>banners with it</th><th>Recog-labelled</th><th>our patterns</th><th>recovered</th><th>coverage</th><th>partial</th><th>coverage</th><th>new candidates</th><th>paper recovered / partial</th></tr>\n");
+    h.push_str("<table id=\"recog-table\"><tr><th>header</th><th>banners with it</th><th>Recog-labelled</th><th>our patterns</th><th>recovered</th><th>coverage</th><th>partial</th><th>coverage</th><th>new candidates</th><th>match Recog's examples</th><th>paper recovered / partial</th></tr>\n");
     for r in &c.headers {
         let paper = match r.header.as_str() {
             "Server" => "117 (98.1%) / 251 (99.3%)",
@@ -415,7 +506,7 @@ fn recog(h: &mut String, d: &ReportData<'_>) {
         };
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{paper}</td></tr>",
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{paper}</td></tr>",
             escape_html(&r.header),
             r.banners_with_header,
             r.recog_labelled,
@@ -424,12 +515,16 @@ fn recog(h: &mut String, d: &ReportData<'_>) {
             opt_pct(r.recovered_coverage),
             r.partial,
             opt_pct(r.partial_coverage),
-            r.new_candidates
+            r.new_candidates,
+            match (r.examples_matched, r.examples_compared) {
+                (Some(m), Some(n)) => format!("{m} / {n}"),
+                _ => "–".into(),
+            }
         );
     }
     let _ = writeln!(
         h,
-        "</table>\n<p class=\"note\">Recovered: a generated pattern overlaps the Recog fingerprint's banners by at least 90%. Partial: generated patterns inside it cover more than 90% of its banners. Coverage: share of Recog-labelled banners. Recog from {}.</p>",
+        "</table>\n<p class=\"note\">Recovered: a generated pattern overlaps the Recog fingerprint's banners by at least 90%. Partial: generated patterns inside it cover more than 90% of its banners. Coverage: share of Recog-labelled banners. Text protocols (<code>ssh.banner</code>, ...): the greeting as Recog matches it, on the records of that protocol; match Recog's examples: of our patterns that are the best overlap of a Recog fingerprint with examples, those matching one of its examples. Recog from {}.</p>",
         escape_html(c.recog_dir.as_deref().unwrap_or(""))
     );
 }
@@ -469,6 +564,28 @@ fn ground_truth(h: &mut String, d: &ReportData<'_>) {
         all.len(),
         pct(mean)
     );
+    if let Some(c) = &d.coverage {
+        let uncovered = c
+            .uncovered
+            .iter()
+            .map(|p| escape_html(p))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            h,
+            "<p id=\"product-coverage\">Products with at least {} records (all protocols) covered by a fingerprint of product precision at least {}: {} of {} ({}; issue 25 asks for 90%). Not covered: {}.</p>",
+            c.min_records,
+            c.min_precision,
+            c.covered,
+            c.products,
+            opt_pct(c.share),
+            if uncovered.is_empty() {
+                "none".into()
+            } else {
+                uncovered
+            }
+        );
+    }
 }
 
 #[cfg(test)]

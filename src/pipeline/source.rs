@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use banner_parse::{BannerRecord, ReadOptions, RecordReader, pair_in_memory};
+use banner_parse::{BannerPair, BannerRecord, ReadOptions, RecordReader, pair_in_memory};
 use bannerlm_base::splitmix64;
 use bpe_tokenizer::{BannerTokenizer, MIN_MATCHED_TOKENS};
 use contrastive_trainer::PairCorpus;
@@ -12,7 +12,7 @@ use scan_sim::{ScanSimulator, SimConfig};
 
 use crate::simulated::{Split, simulated_pairs, snapshot_records};
 
-use super::config::{Input, PipelineConfig};
+use super::config::{Input, PairMix, PipelineConfig};
 use super::error::{Error, Result};
 
 /// The banners of a run.
@@ -22,7 +22,18 @@ pub(crate) enum Source {
         files: Vec<PathBuf>,
         /// Snapshot name -> records, sorted by name.
         snapshots: BTreeMap<String, Vec<BannerRecord>>,
+        /// Rows read but not kept.
+        skipped: Skipped,
     },
+}
+
+/// Rows of the input files that were read but not kept as records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Skipped {
+    /// Censys rows flagged `truncated`, dropped under `drop_truncated`.
+    pub truncated: u64,
+    /// Records with an empty banner (nothing to embed), always skipped.
+    pub empty: u64,
 }
 
 /// A record with its ground-truth product when simulated.
@@ -75,13 +86,19 @@ impl Source {
                     )));
                 }
                 let mut snapshots: BTreeMap<String, Vec<BannerRecord>> = BTreeMap::new();
+                let mut skipped = Skipped::default();
+                let opts = ReadOptions::default()
+                    .drop_truncated(config.drop_truncated)
+                    .skip_empty(true);
                 for path in &files {
-                    let reader = RecordReader::open(path, ReadOptions::default())
-                        .map_err(Error::stage("input"))?;
-                    for rec in reader {
+                    let mut reader =
+                        RecordReader::open(path, opts.clone()).map_err(Error::stage("input"))?;
+                    for rec in reader.by_ref() {
                         let rec = rec.map_err(Error::stage("input"))?;
                         snapshots.entry(rec.snapshot.clone()).or_default().push(rec);
                     }
+                    skipped.truncated += reader.truncated_dropped();
+                    skipped.empty += reader.empty_skipped();
                 }
                 if snapshots.is_empty() {
                     return Err(Error::NoInput(format!(
@@ -89,7 +106,11 @@ impl Source {
                         files.len()
                     )));
                 }
-                Ok(Source::Files { files, snapshots })
+                Ok(Source::Files {
+                    files,
+                    snapshots,
+                    skipped,
+                })
             }
         }
     }
@@ -98,6 +119,14 @@ impl Source {
         match self {
             Source::Sim(s) => Some(s.as_ref()),
             Source::Files { .. } => None,
+        }
+    }
+
+    /// Rows read but not kept (none for a simulation, whose banners are never empty).
+    pub(crate) fn skipped(&self) -> Skipped {
+        match self {
+            Source::Sim(_) => Skipped::default(),
+            Source::Files { skipped, .. } => *skipped,
         }
     }
 
@@ -135,7 +164,7 @@ impl Source {
                 .nth(index)
                 .map(|recs| {
                     recs.iter()
-                        .filter(|r| split.contains(service_hash(r)))
+                        .filter(|r| split.contains(host_hash(r)))
                         .map(|r| (r.clone(), None))
                         .collect()
                 })
@@ -143,12 +172,16 @@ impl Source {
         }
     }
 
-    /// Labelled HTTP pairs of the last two snapshots in `split` (the paper's filter applied),
-    /// with ground truth when simulated; at most `max` pairs (a deterministic sample).
+    /// Labelled pairs of every consecutive pair of snapshots (with K snapshots, all K-1 gaps)
+    /// in `split`, of the protocols `mix` takes, in its mix (the paper's filter applied), with
+    /// ground truth when simulated; at most `max` pairs (a deterministic sample). A pair is
+    /// always two snapshots of one service; the split is by host (by service for files), so a
+    /// held-out host is held out in every gap.
     pub(crate) fn pair_corpus(
         &self,
         tokenizer: &BannerTokenizer,
         split: Split,
+        mix: &PairMix,
         max: Option<usize>,
         seed: u64,
     ) -> Result<PairCorpus> {
@@ -160,30 +193,74 @@ impl Source {
         }
         let corpus = match self {
             Source::Sim(sim) => {
-                let mut pairs =
-                    simulated_pairs(sim, n - 2, n - 1, split).map_err(Error::stage("pairs"))?;
-                pairs.retain(|(p, _)| p.before.is_http());
+                let mut pairs = Vec::new();
+                for s in 0..n - 1 {
+                    let mut gap =
+                        simulated_pairs(sim, s, s + 1, split).map_err(Error::stage("pairs"))?;
+                    gap.retain(|(p, _)| mix.takes(&p.before.protocol));
+                    pairs.append(&mut gap);
+                }
+                let mut pairs = apply_mix(mix, pairs, |(p, _)| &p.before.protocol, seed);
                 sample(&mut pairs, max, seed);
                 PairCorpus::from_pairs_with_truth(tokenizer, &pairs, MIN_MATCHED_TOKENS)
             }
             Source::Files { snapshots, .. } => {
-                let mut it = snapshots.values().skip(n - 2);
-                let (Some(before), Some(after)) = (it.next(), it.next()) else {
-                    return Err(Error::NoInput("pairs need two snapshots".into()));
-                };
                 let keep = |recs: &Vec<BannerRecord>| -> Vec<BannerRecord> {
                     recs.iter()
-                        .filter(|r| r.is_http() && split.contains(service_hash(r)))
+                        .filter(|r| mix.takes(&r.protocol) && split.contains(host_hash(r)))
                         .cloned()
                         .collect()
                 };
-                let mut pairs = pair_in_memory(keep(before), keep(after)).pairs;
+                let snaps: Vec<&Vec<BannerRecord>> = snapshots.values().collect();
+                let mut pairs: Vec<BannerPair> = Vec::new();
+                for w in snaps.windows(2) {
+                    pairs.extend(pair_in_memory(keep(w[0]), keep(w[1])).pairs);
+                }
+                let mut pairs = apply_mix(mix, pairs, |p| &p.before.protocol, seed);
                 sample(&mut pairs, max, seed);
                 PairCorpus::from_pairs(tokenizer, &pairs, MIN_MATCHED_TOKENS)
             }
         };
         corpus.map_err(Error::stage("pairs"))
     }
+}
+
+/// Caps every protocol at `mix.max_share` of all `items` (a seeded sample of the protocols
+/// above it; order kept); with `max_share` 1, `items` as they are.
+pub(crate) fn apply_mix<T>(
+    mix: &PairMix,
+    items: Vec<T>,
+    protocol: impl Fn(&T) -> &str,
+    seed: u64,
+) -> Vec<T> {
+    if mix.max_share >= 1.0 || items.is_empty() {
+        return items;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let cap = ((mix.max_share * items.len() as f64).ceil() as usize).max(1);
+    let mut by_protocol: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        by_protocol
+            .entry(protocol(item).to_ascii_lowercase())
+            .or_default()
+            .push(i);
+    }
+    let mut keep = vec![false; items.len()];
+    for (g, mut idx) in by_protocol.into_values().enumerate() {
+        sample(&mut idx, Some(cap), splitmix64(seed ^ g as u64));
+        for i in idx {
+            keep[i] = true;
+        }
+    }
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(x, k)| k.then_some(x))
+        .collect()
 }
 
 /// A seeded sample of at most `max` items (all of them when there are fewer), in order.
@@ -194,7 +271,7 @@ pub(crate) fn sample_refs<T>(items: &[T], max: usize, seed: u64) -> Vec<&T> {
 }
 
 /// Keeps a seeded sample of at most `max` items, in their original order.
-fn sample<T>(items: &mut Vec<T>, max: Option<usize>, seed: u64) {
+pub(crate) fn sample<T>(items: &mut Vec<T>, max: Option<usize>, seed: u64) {
     let Some(max) = max else { return };
     if items.len() <= max {
         return;
@@ -214,12 +291,12 @@ fn sample<T>(items: &mut Vec<T>, max: Option<usize>, seed: u64) {
     });
 }
 
-/// A stable number per service (ip, port, protocol) for the held-out split of real data:
-/// FNV-1a of the key, mixed.
-pub(crate) fn service_hash(r: &BannerRecord) -> u64 {
+/// A stable number per host (its address) for the held-out split of real data: FNV-1a of
+/// the address, mixed. Every service of a held-out host is held out, in every snapshot and
+/// every gap, so no pair of a held-out host is ever trained on.
+pub(crate) fn host_hash(r: &BannerRecord) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let text = format!("{}|{}|{}", r.ip, r.port, r.protocol.to_ascii_lowercase());
-    for b in text.bytes() {
+    for b in r.ip.to_string().bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -241,20 +318,225 @@ mod tests {
         assert_eq!(v, w, "seeded");
     }
 
+    /// Censys rows over three snapshots: a truncated row is dropped and an empty banner
+    /// skipped (both counted), and pairs come from both gaps, for both protocols.
+    #[test]
+    fn censys_files_every_gap_every_protocol() {
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("scan.json");
+        let row = |ip: &str, service: &str, banner: &str, truncated: bool, date: &str| {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(banner);
+            format!(
+                r#"{{"host_identifier":{{"ipv4":"{ip}"}},"port":25,"service_name":"{service}","banner":"{b64}","truncated":{truncated},"observed_at":"{date} 10:00:00 UTC"}}"#
+            )
+        };
+        let mut rows = Vec::new();
+        for (m, (day, clock)) in [("01", "10:11:12"), ("02", "09:45:55"), ("03", "17:02:31")]
+            .into_iter()
+            .enumerate()
+        {
+            let date = format!("2023-{day}-01");
+            rows.push(row(
+                "192.0.2.1",
+                "SMTP",
+                &format!(
+                    "220 mail.example.org ESMTP Exim 4.96 Tue, 0{m} Jul 2023 {clock} +0000\r\n"
+                ),
+                false,
+                &date,
+            ));
+            rows.push(row(
+                "192.0.2.2",
+                "SSH",
+                "SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n",
+                false,
+                &date,
+            ));
+        }
+        rows.push(row("192.0.2.3", "SSH", "SSH-2.0-Open", true, "2023-01-01"));
+        rows.push(row("192.0.2.4", "FTP", "", false, "2023-01-01"));
+        std::fs::write(&path, rows.join("\n")).expect("write");
+        let config = PipelineConfig {
+            input: Input::files([path.display().to_string()]),
+            drop_truncated: true,
+            ..PipelineConfig::tiny(10)
+        };
+        let source = Source::open(&config).expect("source");
+        assert_eq!(
+            source.skipped(),
+            Skipped {
+                truncated: 1,
+                empty: 1
+            }
+        );
+        assert_eq!(source.n_snapshots(), 3);
+        let banners: Vec<Vec<u8>> = (0..3)
+            .flat_map(|s| source.records(s, Split::All).expect("records"))
+            .map(|(r, _)| r.banner)
+            .collect();
+        assert_eq!(banners.len(), 6);
+        let tok = BannerTokenizer::train(
+            banners.iter(),
+            &bpe_tokenizer::TrainConfig::default()
+                .vocab_size(300)
+                .show_progress(false)
+                .check()
+                .expect("tokenizer config"),
+        )
+        .expect("tokenizer");
+        let corpus = source
+            .pair_corpus(&tok, Split::All, &PairMix::default(), None, 0)
+            .expect("pairs");
+        let got: Vec<(&str, &str)> = corpus
+            .pairs()
+            .iter()
+            .map(|p| (p.protocol.as_str(), p.gap.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("smtp", "2023-01-01..2023-02-01"),
+                ("ssh", "2023-01-01..2023-02-01"),
+                ("smtp", "2023-02-01..2023-03-01"),
+                ("ssh", "2023-02-01..2023-03-01"),
+            ]
+        );
+        // The SSH-only mix.
+        let ssh = PairMix {
+            protocols: vec!["ssh".into()],
+            ..PairMix::default()
+        };
+        let corpus = source
+            .pair_corpus(&tok, Split::All, &ssh, None, 0)
+            .expect("pairs");
+        assert_eq!(corpus.len(), 2);
+        assert_eq!(
+            corpus.stats().by_protocol.keys().collect::<Vec<_>>(),
+            ["ssh"]
+        );
+    }
+
+    /// A simulated scan of three snapshots: pairs come from both gaps and from every
+    /// protocol, for training and held-out hosts alike (about one host in ten held out).
+    #[test]
+    fn simulated_pairs_from_every_gap() {
+        let config = PipelineConfig {
+            input: Input::Simulated {
+                hosts: 600,
+                snapshots: 3,
+                form: scan_sim::BannerForm::Censys,
+            },
+            ..PipelineConfig::tiny(600)
+        };
+        let source = Source::open(&config).expect("source");
+        let banners: Vec<Vec<u8>> = source
+            .records(0, Split::All)
+            .expect("records")
+            .into_iter()
+            .map(|(r, _)| r.banner)
+            .collect();
+        let tok = BannerTokenizer::train(
+            banners.iter(),
+            &bpe_tokenizer::TrainConfig::default()
+                .vocab_size(400)
+                .show_progress(false)
+                .check()
+                .expect("tokenizer config"),
+        )
+        .expect("tokenizer");
+        let mix = PairMix::default();
+        let held = source
+            .pair_corpus(&tok, Split::HeldOut, &mix, None, 0)
+            .expect("held-out pairs");
+        let train = source
+            .pair_corpus(&tok, Split::Train, &mix, None, 0)
+            .expect("training pairs");
+        let names = source.snapshot_names();
+        for corpus in [&held, &train] {
+            let gaps: std::collections::BTreeSet<&str> =
+                corpus.pairs().iter().map(|p| p.gap.as_str()).collect();
+            let want: std::collections::BTreeSet<String> = names
+                .windows(2)
+                .map(|w| contrastive_trainer::gap_name(&w[0], &w[1]))
+                .collect();
+            assert_eq!(gaps.len(), 2);
+            assert!(gaps.iter().all(|g| want.contains(*g)), "{gaps:?}");
+            assert!(
+                corpus.stats().by_protocol.len() >= 3,
+                "{:?}",
+                corpus.stats()
+            );
+        }
+        // About one pair in ten is held out.
+        assert!(
+            held.len() * 5 < train.len(),
+            "{} / {}",
+            held.len(),
+            train.len()
+        );
+    }
+
+    /// Known answer: 80 `http`, 15 `ssh`, 5 `ftp` items; a cap of 0.5 keeps 50 `http` (a
+    /// seeded sample, in order) and every `ssh` and `ftp` item; a cap of 1 keeps all.
+    #[test]
+    fn mix_caps_each_protocol_share() {
+        let items: Vec<(usize, &str)> = (0..100)
+            .map(|i| {
+                let p = if i % 20 == 0 {
+                    "ftp"
+                } else if i % 20 < 4 {
+                    "SSH"
+                } else {
+                    "http"
+                };
+                (i, p)
+            })
+            .collect();
+        let count = |v: &[(usize, &str)], p: &str| v.iter().filter(|x| x.1 == p).count();
+        assert_eq!(
+            (
+                count(&items, "http"),
+                count(&items, "SSH"),
+                count(&items, "ftp")
+            ),
+            (80, 15, 5)
+        );
+        let half = PairMix {
+            max_share: 0.5,
+            ..PairMix::default()
+        };
+        let out = apply_mix(&half, items.clone(), |x| x.1, 7);
+        assert_eq!(
+            (count(&out, "http"), count(&out, "SSH"), count(&out, "ftp")),
+            (50, 15, 5)
+        );
+        assert!(out.windows(2).all(|w| w[0].0 < w[1].0), "order kept");
+        assert_eq!(out, apply_mix(&half, items.clone(), |x| x.1, 7), "seeded");
+        let all = apply_mix(&PairMix::default(), items.clone(), |x| x.1, 7);
+        assert_eq!(all, items);
+    }
+
     #[test]
     fn held_out_split_of_files_is_about_one_in_ten() {
+        let record = |ip: std::net::IpAddr, port: u16| BannerRecord {
+            ip,
+            port,
+            snapshot: "s".into(),
+            protocol: "http".into(),
+            banner: Vec::new(),
+        };
+        // Every service of a host is on the same side.
+        let host = std::net::IpAddr::from([192, 0, 2, 1]);
+        let side = Split::HeldOut.contains(host_hash(&record(host, 80)));
+        assert!(
+            (1..5_000u16).all(|p| Split::HeldOut.contains(host_hash(&record(host, p))) == side)
+        );
         let held = (0..5_000u16)
             .filter(|&p| {
-                let r = BannerRecord {
-                    ip: "192.0.2.1"
-                        .parse()
-                        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
-                    port: p,
-                    snapshot: "s".into(),
-                    protocol: "http".into(),
-                    banner: Vec::new(),
-                };
-                Split::HeldOut.contains(service_hash(&r))
+                let [hi, lo] = p.to_be_bytes();
+                let ip = std::net::IpAddr::from([10, 0, hi, lo]);
+                Split::HeldOut.contains(host_hash(&record(ip, 80)))
             })
             .count();
         assert!((350..650).contains(&held), "{held}");

@@ -45,6 +45,8 @@ pub(crate) mod paths {
     pub const PREDICTION: &str = "cluster/prediction.json";
     pub const FINGERPRINTS: &str = "fingerprint/fingerprints.jsonl";
     pub const FINGERPRINT_SCORES: &str = "fingerprint/scores.json";
+    pub const FINGERPRINTS_DROPPED: &str = "fingerprint/dropped.json";
+    pub const FINGERPRINT_COVERAGE: &str = "fingerprint/coverage.json";
     pub const RECOG_XML: &str = "fingerprint/recog";
     pub const COMPARISON: &str = "recog/comparison.json";
     pub const BUNDLE: &str = "bundle";
@@ -164,8 +166,10 @@ pub(crate) fn input(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
-    let summary =
-        json!({"simulated": false, "files": files, "records": records, "snapshots": snaps});
+    let skipped = ctx.source.skipped();
+    let summary = json!({"simulated": false, "files": files, "records": records, "snapshots": snaps,
+                         "truncated_dropped": skipped.truncated, "empty_skipped": skipped.empty,
+                         "drop_truncated": ctx.config.drop_truncated});
     write_json(&dir.join("files.json"), &summary)?;
     Ok((rel(&["input/files.json"]), summary))
 }
@@ -241,12 +245,17 @@ pub(crate) fn pretrain(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serd
     Ok((rel(&[paths::PRETRAINED]), summary))
 }
 
-/// Contrastive fine-tuning on HTTP pairs of training hosts.
+/// Contrastive fine-tuning on pairs of training hosts: every protocol (as `finetune_mix`
+/// says), every consecutive pair of snapshots.
 pub(crate) fn finetune(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serde_json::Value)> {
     let tok = ctx.tokenizer()?;
-    let corpus = ctx
-        .source
-        .pair_corpus(&tok, Split::Train, None, ctx.config.seed)?;
+    let corpus = ctx.source.pair_corpus(
+        &tok,
+        Split::Train,
+        &ctx.config.finetune_mix,
+        None,
+        ctx.config.seed,
+    )?;
     let (pretrained, config) =
         RobertaForMaskedLm::from_pretrained(ctx.path(paths::PRETRAINED), ctx.device)
             .map_err(Ctx::stage_err(Stage::Finetune))?;
@@ -269,6 +278,7 @@ pub(crate) fn finetune(ctx: &Ctx<'_>, resume: bool) -> Result<(Vec<String>, serd
         .map_err(Ctx::stage_err(Stage::Finetune))?;
     let mut summary = train_summary(&out.state);
     summary["pairs"] = serde_json::to_value(corpus.stats()).unwrap_or_default();
+    summary["gaps"] = json!(ctx.source.n_snapshots().saturating_sub(1));
     Ok((rel(&[paths::FINETUNED]), summary))
 }
 
@@ -293,15 +303,21 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)
     let err = Ctx::stage_err::<contrastive_trainer::Error>(Stage::Evaluate);
     let tok = ctx.tokenizer()?;
     let model = ctx.finetuned()?;
+    // The fine-tuning protocols, each in proportion to its pairs (no cap), every gap.
+    let mix = super::config::PairMix {
+        max_share: 1.0,
+        ..ctx.config.finetune_mix.clone()
+    };
     let corpus = ctx.source.pair_corpus(
         &tok,
         Split::HeldOut,
+        &mix,
         Some(ctx.config.eval_max_pairs),
         ctx.config.seed,
     )?;
     if corpus.is_empty() {
         return Err(Error::NoInput(
-            "no held-out HTTP pair survives the matched-token filter".into(),
+            "no held-out pair survives the matched-token filter".into(),
         ));
     }
     let evaluator = Evaluator {
@@ -321,7 +337,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)
     write_json(&ctx.path(paths::EVALUATION), &evaluation)?;
     write_json(&ctx.path(paths::DISTANCES), &distances)?;
 
-    // Annotated examples: held-out HTTP banners of distinct products.
+    // Annotated examples: held-out banners (any protocol) of distinct products.
     let n = ctx.source.n_snapshots();
     let mut examples = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -329,7 +345,7 @@ pub(crate) fn evaluate(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)
         if examples.len() >= ctx.config.report_examples {
             break;
         }
-        if !rec.is_http() || !seen.insert(product.clone().unwrap_or_else(|| rec.ip.to_string())) {
+        if !seen.insert(product.clone().unwrap_or_else(|| rec.ip.to_string())) {
             continue;
         }
         let a = Annotation::predict(&model, &tok, &rec.banner, ctx.device)
@@ -453,17 +469,20 @@ pub(crate) fn cluster(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)>
     ))
 }
 
-/// HTTP rows of the embedded records with their cluster labels.
+/// Rows of the embedded records of one protocol with their cluster labels.
 pub(crate) struct HttpRows {
     pub records: Vec<Row>,
     pub clusterings: Vec<lcs_fingerprint::Clustering>,
 }
 
-/// The embedded HTTP records, with their labels read from the clusters file
-/// ([`ClusterLabels`], joined by record key).
-pub(crate) fn http_rows(ctx: &Ctx<'_>) -> Result<HttpRows> {
+/// The embedded records that `keep` accepts, with their labels read from the clusters file
+/// ([`ClusterLabels`], joined by record key): each cluster restricted to those records.
+fn rows_where(
+    ctx: &Ctx<'_>,
+    keep: impl Fn(&banner_parse::BannerRecord) -> bool,
+) -> Result<HttpRows> {
     let mut records = ctx.embedded_records()?;
-    records.retain(|(r, _)| r.is_http());
+    records.retain(|(r, _)| keep(r));
     let keys: Vec<RecordKey> = records.iter().map(|(r, _)| r.key()).collect();
     let clusterings = ClusterLabels::read(ctx.path(paths::CLUSTERS))
         .map_err(Ctx::stage_err(Stage::Fingerprint))?
@@ -474,27 +493,112 @@ pub(crate) fn http_rows(ctx: &Ctx<'_>) -> Result<HttpRows> {
     })
 }
 
-/// Fingerprints per cluster and header, pooled over the clusterings, sanitized and scored; as
-/// JSONL and as Recog XML; on simulated data scored against the products.
+/// The embedded HTTP records, with their labels read from the clusters file
+/// ([`ClusterLabels`], joined by record key).
+pub(crate) fn http_rows(ctx: &Ctx<'_>) -> Result<HttpRows> {
+    rows_where(ctx, banner_parse::BannerRecord::is_http)
+}
+
+/// The embedded records of the text protocol whose fingerprints have field `field`
+/// (`ssh.banner`: [`lcs_fingerprint::text_field`]).
+fn text_rows(ctx: &Ctx<'_>, field: &str) -> Result<HttpRows> {
+    rows_where(ctx, |r| {
+        lcs_fingerprint::text_field(&r.protocol) == Some(field)
+    })
+}
+
+/// The text fields (`ssh.banner`, ...) of the embedded records' protocols, sorted.
+fn text_fields(ctx: &Ctx<'_>) -> Result<Vec<&'static str>> {
+    let mut fields: Vec<&'static str> = ctx
+        .embedded_records()?
+        .iter()
+        .filter_map(|(r, _)| lcs_fingerprint::text_field(&r.protocol))
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
+    Ok(fields)
+}
+
+/// Fingerprints per cluster and header, pooled over the clusterings, sanitized, filtered
+/// (nothing generic: the dropped ones with their reason in `fingerprint/dropped.json`) and
+/// scored; then the same for each text protocol's greetings (SSH, FTP, SMTP, Telnet...), from
+/// each cluster's records of that protocol only; as JSONL and as Recog XML; on simulated data
+/// scored against the products, with the issue-25 product coverage.
 pub(crate) fn fingerprint(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
+    let err = Ctx::stage_err::<lcs_fingerprint::Error>(Stage::Fingerprint);
+    let params = FingerprintParams::default()
+        .headers(ctx.config.fingerprint_headers.clone())
+        .all_headers(ctx.config.fingerprint_all_headers)
+        .min_precision(ctx.config.fingerprint_min_precision)
+        .k(ctx.config.fingerprint_k)
+        .n_draws(ctx.config.fingerprint_draws)
+        .seed(ctx.config.seed)
+        .check()
+        .map_err(|e| err(e.into()))?;
     let rows = http_rows(ctx)?;
+    let http_records = rows.records.len();
     let banners: Vec<&[u8]> = rows
         .records
         .iter()
         .map(|(r, _)| r.banner.as_slice())
         .collect();
-    let fps = FingerprintParams::default()
-        .headers(ctx.config.fingerprint_headers.clone())
-        .k(ctx.config.fingerprint_k)
-        .n_draws(ctx.config.fingerprint_draws)
-        .seed(ctx.config.seed)
-        .generate(&banners, &rows.clusterings)
+    let mut generated = params
+        .generate_all(&banners, &rows.clusterings)
         .map_err(Ctx::stage_err(Stage::Fingerprint))?;
+    let products: Vec<Option<&str>> = rows.records.iter().map(|(_, p)| p.as_deref()).collect();
+    let mut scores = lcs_fingerprint::score_fingerprints(&generated.kept, &banners, &products)
+        .map_err(Ctx::stage_err(Stage::Fingerprint))?;
+    // Scores line up with the fingerprints only when every protocol has products.
+    let mut aligned = scores.len() == generated.kept.len();
+    let mut all_products: Vec<Option<String>> =
+        products.iter().map(|p| p.map(str::to_owned)).collect();
+    let mut text_records = BTreeMap::new();
+    for field in text_fields(ctx)? {
+        let rows = text_rows(ctx, field)?;
+        let Some(protocol) = rows.records.first().map(|(r, _)| r.protocol.clone()) else {
+            continue;
+        };
+        let banners: Vec<&[u8]> = rows
+            .records
+            .iter()
+            .map(|(r, _)| r.banner.as_slice())
+            .collect();
+        let text = params
+            .generate_text(&protocol, &banners, &rows.clusterings)
+            .map_err(Ctx::stage_err(Stage::Fingerprint))?;
+        let products: Vec<Option<&str>> = rows.records.iter().map(|(_, p)| p.as_deref()).collect();
+        let text_scores = lcs_fingerprint::score_fingerprints(&text.kept, &banners, &products)
+            .map_err(Ctx::stage_err(Stage::Fingerprint))?;
+        aligned &= text_scores.len() == text.kept.len();
+        scores.extend(text_scores);
+        all_products.extend(products.iter().map(|p| p.map(str::to_owned)));
+        text_records.insert(field, rows.records.len());
+        generated.kept.extend(text.kept);
+        generated.dropped.extend(text.dropped);
+    }
+    if !aligned {
+        // Products known for some protocols only: no scores, as on real data.
+        scores.clear();
+    }
+    let dropped_by_reason = generated.dropped_by_reason();
+    let fps = generated.kept;
     write_with(&ctx.path(paths::FINGERPRINTS), |w| {
         lcs_fingerprint::write_jsonl(&fps, w).map_err(Ctx::stage_err(Stage::Fingerprint))
     })?;
-    let mut outputs = rel(&[paths::FINGERPRINTS, paths::FINGERPRINT_SCORES]);
-    for header in &ctx.config.fingerprint_headers {
+    write_json(&ctx.path(paths::FINGERPRINTS_DROPPED), &generated.dropped)?;
+    let mut outputs = rel(&[
+        paths::FINGERPRINTS,
+        paths::FINGERPRINTS_DROPPED,
+        paths::FINGERPRINT_SCORES,
+        paths::FINGERPRINT_COVERAGE,
+    ]);
+    let mut headers: Vec<&str> = Vec::new();
+    for f in &fps {
+        if !headers.iter().any(|h| h.eq_ignore_ascii_case(&f.header)) {
+            headers.push(&f.header);
+        }
+    }
+    for header in headers {
         let db =
             lcs_fingerprint::to_recog(&fps, header).map_err(Ctx::stage_err(Stage::Fingerprint))?;
         if db.fingerprints.is_empty() {
@@ -509,13 +613,19 @@ pub(crate) fn fingerprint(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Val
         write_atomic(&ctx.path(&rel_path), xml.as_bytes())?;
         outputs.push(rel_path);
     }
-    let products: Vec<Option<&str>> = rows.records.iter().map(|(_, p)| p.as_deref()).collect();
-    let scores = lcs_fingerprint::score_fingerprints(&fps, &banners, &products)
-        .map_err(Ctx::stage_err(Stage::Fingerprint))?;
     write_json(&ctx.path(paths::FINGERPRINT_SCORES), &scores)?;
+    // Issue 25: products with at least 50 records covered by a fingerprint of product
+    // precision at least 0.95 (None on data without products).
+    let coverage = (!scores.is_empty())
+        .then(|| lcs_fingerprint::product_coverage(&scores, &all_products, 50, 0.95));
+    write_json(&ctx.path(paths::FINGERPRINT_COVERAGE), &coverage)?;
     let mut summary = serde_json::to_value(FingerprintSummary::of(&fps))
         .map_err(|e| Error::json(paths::FINGERPRINTS, e))?;
-    summary["http_records"] = json!(rows.records.len());
+    summary["http_records"] = json!(http_records);
+    summary["text_records"] = json!(text_records);
+    summary["dropped"] = json!(dropped_by_reason);
+    summary["product_coverage"] = json!(coverage.as_ref().map(|c| json!({
+        "products": c.products, "covered": c.covered, "share": c.share})));
     Ok((outputs, summary))
 }
 
@@ -532,7 +642,8 @@ pub(crate) struct Comparison {
 }
 
 /// Compares the fingerprints with Recog's Server / Set-Cookie / WWW-Authenticate databases on
-/// the embedded HTTP banners.
+/// the embedded HTTP banners, and text protocols' fingerprints with Recog's database for
+/// their protocol (`ssh_banners.xml`, ...) on the embedded records of that protocol.
 pub(crate) fn recog(ctx: &Ctx<'_>, dir: Option<&Path>) -> Result<(Vec<String>, serde_json::Value)> {
     let comparison = match dir {
         None => Comparison {
@@ -577,9 +688,46 @@ fn compare_with_recog(ctx: &Ctx<'_>, dir: &Path) -> Result<Comparison> {
         .iter()
         .map(|(r, _)| r.banner.as_slice())
         .collect();
-    let found =
+    let mut found =
         lcs_fingerprint::compare_with_recog(&fps, &banners, &refs, CompareParams::default())
             .map_err(Ctx::stage_err(Stage::Recog))?;
+    // Text protocols: each field's fingerprints against its Recog database, on the records
+    // of that protocol (a database missing from the folder is skipped).
+    let mut fields: Vec<&str> = fps
+        .iter()
+        .map(|f| f.header.as_str())
+        .filter(|h| lcs_fingerprint::is_text_field(h))
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
+    for field in fields {
+        let Some(file) = lcs_fingerprint::text_database(field) else {
+            continue;
+        };
+        let path = dir.join(file);
+        if !path.is_file() {
+            continue;
+        }
+        let db = Database::from_path(&path).map_err(Ctx::stage_err(Stage::Recog))?;
+        let rows = text_rows(ctx, field)?;
+        let banners: Vec<&[u8]> = rows
+            .records
+            .iter()
+            .map(|(r, _)| r.banner.as_slice())
+            .collect();
+        let text = lcs_fingerprint::compare_text_with_recog(
+            &fps,
+            field,
+            &banners,
+            &db,
+            CompareParams::default(),
+        )
+        .map_err(Ctx::stage_err(Stage::Recog))?;
+        found.headers.extend(text.headers);
+        for (i, d) in text.descriptions {
+            found.descriptions.entry(i).or_default().extend(d);
+        }
+    }
     Ok(Comparison {
         skipped: None,
         recog_dir: Some(dir.display().to_string()),
@@ -678,6 +826,8 @@ mod tests {
                 partial: 0,
                 partial_coverage: None,
                 new_candidates: 0,
+                examples_matched: Some(1),
+                examples_compared: Some(2),
             }],
             descriptions: BTreeMap::from([(0, vec!["nginx".to_owned()])]),
         };

@@ -11,13 +11,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::Bundle;
 use crate::error::{Error, Result};
-use crate::matching::{FingerprintMatch, FingerprintMatcher, RecogMatch, RecogMatchers};
+use crate::matching::{FingerprintMatch, FingerprintMatcher, RecogMatch, RecogMatchers, RecogMemo};
 
 /// Banners matched per parallel task (rayon) in [`Identifier::identify_batch`].
 const MATCH_CHUNK: usize = 1024;
 
-/// Forward-pass batches that [`Identifier::identify_records`] reads and identifies at once.
-pub const RECORD_CHUNK_BATCHES: usize = 16;
+/// Header values each parallel task remembers Recog's answer for ([`RecogMemo`]).
+const MEMO_CAPACITY: usize = 4096;
+
+/// Forward-pass batches that [`Identifier::identify_records`] reads and identifies at once:
+/// with the default batch of 64, 4,096 records, as many as the embedding stage's chunks, so
+/// that sorting by length keeps padding as small as there.
+pub const RECORD_CHUNK_BATCHES: usize = 64;
 
 /// What an [`Identifier`] computes. `Default`: the model on, no Recog, 5 neighbours,
 /// batches of 64.
@@ -229,9 +234,14 @@ impl Identifier {
     /// The model's and the prediction's errors (with the bundle file concerned).
     pub fn identify_batch(&self, banners: &[&[u8]]) -> Result<Vec<Identification>> {
         let mut out: Vec<Identification> = banners
-            .par_iter()
-            .with_min_len(MATCH_CHUNK)
-            .map(|b| self.match_one(b))
+            .par_chunks(MATCH_CHUNK)
+            .flat_map_iter(|chunk| {
+                let mut memo = RecogMemo::new(MEMO_CAPACITY);
+                chunk
+                    .iter()
+                    .map(|b| self.match_one(b, &mut memo))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         if self.model.is_some() && !banners.is_empty() {
             let (_, reduced) = self.embed(banners)?;
@@ -241,14 +251,14 @@ impl Identifier {
     }
 
     /// Fingerprints and Recog for one banner.
-    fn match_one(&self, banner: &[u8]) -> Identification {
+    fn match_one(&self, banner: &[u8], memo: &mut RecogMemo) -> Identification {
         let http = HttpBanner::parse(banner);
         Identification {
             fingerprints: self.fingerprints.match_banner(&http),
             recog: self
                 .recog
                 .as_ref()
-                .map(|r| r.match_banner(&http))
+                .map(|r| r.match_banner_memo(&http, memo))
                 .unwrap_or_default(),
             clusters: Vec::new(),
             neighbours: Vec::new(),
@@ -262,14 +272,14 @@ impl Identifier {
             path: self.bundle.dir().join(crate::bundle::files::PREDICTION),
             source,
         };
-        let predictions = prediction.predict(reduced).map_err(pred_err)?;
-        let neighbours = if self.options.neighbours > 0 {
-            prediction
-                .nearest(reduced, self.options.neighbours)
-                .map_err(pred_err)?
-        } else {
-            vec![Vec::new(); reduced.nrows()]
-        };
+        // One neighbour search serves the prediction in every clustering and the nearest
+        // known banners.
+        let density_cluster::Placement {
+            predictions,
+            nearest: neighbours,
+        } = prediction
+            .place(reduced, self.options.neighbours)
+            .map_err(pred_err)?;
         let epsilons = &self.bundle.manifest().epsilons;
         let labels = self.bundle.cluster_labels();
         let keys = self.bundle.keys();

@@ -61,4 +61,4 @@ pub use identify::{
     KnownNeighbour, RECORD_CHUNK_BATCHES, ValidIdentifyOptions,
 };
 pub use labels::{ClusterLabel, ClusteringLabels, LabelSource, label_clusters};
-pub use matching::{FingerprintMatch, FingerprintMatcher, RecogMatch, RecogMatchers};
+pub use matching::{FingerprintMatch, FingerprintMatcher, RecogMatch, RecogMatchers, RecogMemo};

@@ -1,7 +1,7 @@
 //! The model-free part of identification: generated fingerprints (one `RegexSet` per header)
 //! and Recog's HTTP header databases.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use banner_parse::HttpBanner;
@@ -233,24 +233,156 @@ impl RecogMatchers {
     /// Recog's first match for each value of each header (a value whose match gives up, at
     /// the backtrack or interpolation limit, counts as unmatched).
     pub fn match_banner(&self, http: &HttpBanner<'_>) -> Vec<RecogMatch> {
+        self.match_banner_memo(http, &mut RecogMemo::default())
+    }
+
+    /// [`Self::match_banner`], answering repeated header values from `memo` (the answer for
+    /// a value never changes, so the result is the same with or without it).
+    ///
+    /// ```no_run
+    /// use banner_identify::{RecogMatchers, RecogMemo};
+    /// let recog = RecogMatchers::load_dir("recog/xml")?;
+    /// let mut memo = RecogMemo::new(1024);
+    /// for banner in [&b"HTTP/1.1 200 OK\r\nServer: nginx\r\n"[..]; 3] {
+    ///     let http = banner_parse::HttpBanner::parse(banner);
+    ///     println!("{:?}", recog.match_banner_memo(&http, &mut memo));
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn match_banner_memo(
+        &self,
+        http: &HttpBanner<'_>,
+        memo: &mut RecogMemo,
+    ) -> Vec<RecogMatch> {
         let mut out = Vec::new();
-        for (h, m) in &self.headers {
+        for (k, (h, m)) in self.headers.iter().enumerate() {
             for value in http.get_all(h.name()) {
-                if let Ok(Some(found)) = m.best_match(value) {
-                    let description = found.description().to_owned();
-                    let mut params = found.params;
-                    params.remove("matched");
-                    let r = RecogMatch {
-                        header: h.name().to_owned(),
-                        description,
-                        params,
+                let found = if let Some(hit) = memo.get(k, value) {
+                    hit.clone()
+                } else {
+                    let found = match m.best_match(value) {
+                        Ok(Some(found)) => {
+                            let description = found.description().to_owned();
+                            let mut params = found.params;
+                            params.remove("matched");
+                            Some(RecogMatch {
+                                header: h.name().to_owned(),
+                                description,
+                                params,
+                            })
+                        }
+                        _ => None,
                     };
-                    if !out.contains(&r) {
-                        out.push(r);
-                    }
+                    memo.insert(k, value, found.clone());
+                    found
+                };
+                if let Some(r) = found
+                    && !out.contains(&r)
+                {
+                    out.push(r);
                 }
             }
         }
         out
+    }
+}
+
+/// A bounded memo of Recog answers by header and value, for one batch of banners: scans
+/// repeat a few popular values (`nginx`, `Apache`, `cloudflare`), whose answer is then
+/// computed once. When it holds `capacity` values it is emptied and starts again, so its size
+/// stays bounded whatever the input. `RecogMemo::default()` remembers nothing.
+#[derive(Debug, Default)]
+pub struct RecogMemo {
+    /// Per header (index in [`RecogMatchers`]): value to answer.
+    map: Vec<HashMap<Box<[u8]>, Option<RecogMatch>>>,
+    len: usize,
+    capacity: usize,
+}
+
+impl RecogMemo {
+    /// Header values longer than this are never remembered (they are rarely repeated).
+    pub const MAX_VALUE_LEN: usize = 256;
+
+    /// A memo of at most `capacity` values.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            map: Vec::new(),
+            len: 0,
+            capacity,
+        }
+    }
+
+    /// Values remembered now.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn get(&self, header: usize, value: &[u8]) -> Option<&Option<RecogMatch>> {
+        self.map.get(header).and_then(|m| m.get(value))
+    }
+
+    fn insert(&mut self, header: usize, value: &[u8], answer: Option<RecogMatch>) {
+        if self.capacity == 0 || value.len() > Self::MAX_VALUE_LEN {
+            return;
+        }
+        if self.len >= self.capacity {
+            self.map.iter_mut().for_each(HashMap::clear);
+            self.len = 0;
+        }
+        if self.map.len() <= header {
+            self.map.resize_with(header + 1, HashMap::new);
+        }
+        if self.map[header].insert(value.into(), answer).is_none() {
+            self.len += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memo_gives_the_same_answers_and_stays_bounded() {
+        let db = Database::from_xml_str(
+            r#"<fingerprints matches="http_header.server" protocol="http">
+               <fingerprint pattern="^nginx(?:/([\d.]+))?$"><description>nginx</description>
+               <param pos="0" name="service.product" value="nginx"/>
+               <param pos="1" name="service.version"/></fingerprint></fingerprints>"#,
+            "http_servers",
+        )
+        .unwrap();
+        let recog = RecogMatchers::from_databases(&[(HttpHeader::Server, &db)]).unwrap();
+        let mut memo = RecogMemo::new(2);
+        let values = [
+            "nginx/1.2",
+            "nginx",
+            "Apache",
+            "nginx/1.2",
+            "nginx/1.3",
+            "nginx",
+        ];
+        for v in values.iter().chain(values.iter()) {
+            let banner = format!("HTTP/1.1 200 OK\r\nServer: {v}\r\n\r\n");
+            let http = HttpBanner::parse(banner.as_bytes());
+            let plain = recog.match_banner(&http);
+            assert_eq!(recog.match_banner_memo(&http, &mut memo), plain, "{v}");
+            assert_eq!(plain.len(), usize::from(v.starts_with("nginx")));
+            assert!(memo.len() <= 2);
+        }
+        assert_eq!(
+            recog.match_banner(&HttpBanner::parse(
+                b"HTTP/1.1 200 OK\r\nServer: nginx/1.3\r\n"
+            ))[0]
+                .params["service.version"],
+            "1.3"
+        );
+        assert!(RecogMemo::default().is_empty());
     }
 }

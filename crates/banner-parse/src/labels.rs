@@ -34,7 +34,12 @@ pub enum BannerKind {
     /// HTTP response head: status line, headers (compared by name), body.
     #[default]
     Http,
-    /// Any other protocol: the whole banner is one text block.
+    /// Any other protocol (SSH, FTP, SMTP, Telnet, ...): a text banner,
+    /// compared line by line (see [`text_line_spans`]). A one-line banner
+    /// (an SSH identification string, a one-line FTP greeting) is compared
+    /// whole; the k-th line of a multi-line greeting (SMTP, FTP `220-`
+    /// continuation lines) is compared with the k-th line of the other banner.
+    /// Line ends (`\r\n`, `\n`) are unlabelled, as HTTP's are.
     Text,
 }
 
@@ -208,12 +213,50 @@ enum FieldKey {
     /// Lowercased header name and occurrence index among same-named headers.
     Header(Vec<u8>, usize),
     Body,
-    Block,
+    /// The k-th line of a text banner.
+    Line(usize),
+}
+
+/// The value spans of a text banner ([`BannerKind::Text`]): one per line,
+/// without its line end (`\n`, or `\r\n`); empty lines have none. The
+/// fields the labelling rule compares, line `k` of one banner with line `k`
+/// of the other (`k` counts every line, empty ones included).
+///
+/// ```
+/// use banner_parse::text_line_spans;
+/// let smtp = b"220-mx.example.org ESMTP\r\n220 ready\r\n";
+/// assert_eq!(text_line_spans(smtp), vec![(0, 0..24), (1, 26..35)]);
+/// assert_eq!(text_line_spans(b"SSH-2.0-OpenSSH_9.6"), vec![(0, 0..19)]);
+/// assert_eq!(text_line_spans(b"\r\n\r\nlogin: "), vec![(2, 4..11)]);
+/// ```
+pub fn text_line_spans(raw: &[u8]) -> Vec<(usize, Range<usize>)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut k = 0;
+    while start <= raw.len() {
+        let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |i| start + i);
+        let mut content_end = end;
+        if end < raw.len() && content_end > start && raw[content_end - 1] == b'\r' {
+            content_end -= 1;
+        }
+        if content_end > start {
+            out.push((k, start..content_end));
+        }
+        if end == raw.len() {
+            break;
+        }
+        start = end + 1;
+        k += 1;
+    }
+    out
 }
 
 fn fields(raw: &[u8], kind: BannerKind) -> Vec<(FieldKey, Range<usize>)> {
     match kind {
-        BannerKind::Text => vec![(FieldKey::Block, 0..raw.len())],
+        BannerKind::Text => text_line_spans(raw)
+            .into_iter()
+            .map(|(k, r)| (FieldKey::Line(k), r))
+            .collect(),
         BannerKind::Http => {
             let http = HttpBanner::parse(raw);
             let mut out = Vec::with_capacity(http.headers().len() + 2);
@@ -239,7 +282,8 @@ fn fields(raw: &[u8], kind: BannerKind) -> Vec<(FieldKey, Range<usize>)> {
 /// using default [`LabelParams`].
 ///
 /// Both banners are split into fields (HTTP: status line after `HTTP/`,
-/// each header value, the body; other protocols: one block). Fields present
+/// each header value, the body; other protocols: each line, see
+/// [`text_line_spans`]). Fields present
 /// in both banners (headers by case-insensitive name; the k-th duplicate with
 /// the k-th; order ignored) are compared with difflib's matching blocks;
 /// blocks shorter than 3 bytes are dropped; matched bytes are
@@ -387,6 +431,87 @@ mod tests {
             BannerKind::Text,
         );
         assert_eq!(l.matched, 16);
+    }
+
+    /// `S` stable, `_` dynamic, `|` unlabelled, one character per byte.
+    fn mask(labels: &[Label]) -> String {
+        labels
+            .iter()
+            .map(|l| match l {
+                Label::Stable => 'S',
+                Label::Dynamic => '_',
+                Label::Unlabelled => '|',
+            })
+            .collect()
+    }
+
+    /// Known answers for the text protocols (the expected masks are Python
+    /// difflib's `get_matching_blocks`, autojunk off, blocks of 3 or more,
+    /// applied line by line): line ends are unlabelled; the per-scan parts
+    /// (a date, a user counter, a tty line number, a version bump) are
+    /// dynamic, except what a date shares with the other one (`, 04 `, ` 2023 `).
+    #[test]
+    fn text_protocols_known_answers() {
+        /// Protocol, banner a, banner b, mask of a, matched bytes.
+        type Case<'a> = (&'a str, &'a [u8], &'a [u8], &'a str, usize);
+        let cases: [Case<'_>; 4] = [
+            (
+                "ssh",
+                b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.6\r\n",
+                b"SSH-2.0-OpenSSH_8.9p1 Ubuntu-3ubuntu0.10\r\n",
+                "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS_||",
+                38,
+            ),
+            (
+                "smtp",
+                b"220-server123.example.com ESMTP Exim 4.96 #2 Tue, 04 Jul 2023 10:11:12 -0500 \r\n\
+                  220-We do not authorize the use of this system to transport unsolicited, \r\n\
+                  220 and/or bulk e-mail.\r\n",
+                b"220-server123.example.com ESMTP Exim 4.96 #2 Fri, 04 Aug 2023 09:45:55 -0500 \r\n\
+                  220-We do not authorize the use of this system to transport unsolicited, \r\n\
+                  220 and/or bulk e-mail.\r\n",
+                "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS___SSSSS___SSSSSS________SSSSSSS||\
+                 SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS||\
+                 SSSSSSSSSSSSSSSSSSSSSSS||",
+                159,
+            ),
+            (
+                "ftp",
+                b"220-You are user number 3 of 50 allowed.\r\n\
+                  220-Local time is now 10:11:12. Server port: 21.\r\n220 bye\r\n",
+                b"220-You are user number 7 of 50 allowed.\r\n\
+                  220-Local time is now 09:45:55. Server port: 21.\r\n220 bye\r\n",
+                "SSSSSSSSSSSSSSSSSSSSSSSS_SSSSSSSSSSSSSSS||\
+                 SSSSSSSSSSSSSSSSSSSSSS________SSSSSSSSSSSSSSSSSS||SSSSSSS||",
+                86,
+            ),
+            (
+                "telnet",
+                b"\xff\xfb\x01\xff\xfb\x03\r\n\r\nrtr-berlin line 66 \r\n\r\n\
+                  User Access Verification\r\n\r\nUsername: ",
+                b"\xff\xfb\x01\xff\xfb\x03\r\n\r\nrtr-berlin line 12 \r\n\r\n\
+                  User Access Verification\r\n\r\nUsername: ",
+                "SSSSSS||||SSSSSSSSSSSSSSSS___||||SSSSSSSSSSSSSSSSSSSSSSSS||||SSSSSSSSSS",
+                56,
+            ),
+        ];
+        for (name, a, b, want_a, matched) in cases {
+            let l = label_pair(a, b, BannerKind::Text);
+            assert_eq!(mask(&l.a), want_a, "{name}");
+            assert_eq!(l.matched, matched, "{name}");
+            if a.len() == b.len() {
+                assert_eq!(mask(&l.b), want_a, "{name}");
+            }
+        }
+        // Lines pair by position: line 1 of `a` has no partner, so it is
+        // dynamic, and line 0 shares only `220` with the other line 0.
+        let l = label_pair(
+            b"220-a b c\r\n220 ready\r\n",
+            b"220 ready\r\n",
+            BannerKind::Text,
+        );
+        assert_eq!(mask(&l.a), "SSS______||_________||");
+        assert_eq!(mask(&l.b), "SSS______||");
     }
 
     #[test]

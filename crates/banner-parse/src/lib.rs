@@ -17,7 +17,9 @@
 //!   ([`matching_blocks`], [`SequenceMatcher`]: Python difflib's, generic
 //!   over the symbol type); blocks shorter than 3 bytes are dropped; matched
 //!   bytes are stable, other value bytes dynamic, header names and the leading
-//!   `HTTP/` unlabelled. Labels are per byte of the original banner, ready to
+//!   `HTTP/` unlabelled. Other protocols' text banners (SSH, FTP, SMTP,
+//!   Telnet) are compared line by line ([`text_line_spans`]), line ends
+//!   unlabelled. Labels are per byte of the original banner, ready to
 //!   be aligned with tokens. The work per pair is bounded (difflib is cubic
 //!   in the worst case): only the first [`MAX_LABEL_VALUE_BYTES`] (4096)
 //!   bytes of a value are compared, the rest is dynamic, and one pair stops
@@ -37,7 +39,7 @@
 //!   [`PairJoin`] -> [`PairStream`], [`PairStats`].
 //! - Labels: [`label_pair`], [`Labeler`] with [`LabelParams`] ->
 //!   [`ValidLabelParams`], [`PairLabels`], [`Label`], [`BannerKind`],
-//!   [`label_runs`], [`render_labels`] with [`LabelStyle`];
+//!   [`label_runs`], [`text_line_spans`], [`render_labels`] with [`LabelStyle`];
 //!   [`MAX_LABEL_VALUE_BYTES`].
 //! - difflib: [`matching_blocks`], [`SequenceMatcher`], [`MatchBlock`],
 //!   [`MAX_MATCH_WORK`].
@@ -109,7 +111,7 @@ pub use escape::{LabelStyle, render_labels};
 pub use http::{Header, HttpBanner, StatusLine};
 pub use labels::{
     BannerKind, Label, LabelParams, Labeler, MAX_LABEL_VALUE_BYTES, PairLabels, ValidLabelParams,
-    label_pair, label_runs,
+    label_pair, label_runs, text_line_spans,
 };
 pub use matching::{MAX_MATCH_WORK, MatchBlock, SequenceMatcher, matching_blocks};
 pub use pair::{BannerPair, PairJoin, PairStats, PairStream, Pairing, pair_in_memory};

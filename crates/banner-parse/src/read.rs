@@ -83,6 +83,8 @@ pub struct ReadOptions {
     protocol: Option<String>,
     max_kept_bad_lines: Option<usize>,
     max_line_bytes: Option<usize>,
+    drop_truncated: bool,
+    skip_empty: bool,
 }
 
 impl ReadOptions {
@@ -135,6 +137,23 @@ impl ReadOptions {
         self.max_kept_bad_lines = Some(n);
         self
     }
+    /// Drop Censys rows flagged `"truncated": true` (the scanner cut the
+    /// banner short), as the paper did; they are counted
+    /// ([`RecordReader::truncated_dropped`]), not yielded. Default `false`:
+    /// every row is yielded. Other formats carry no such flag.
+    #[must_use]
+    pub fn drop_truncated(mut self, yes: bool) -> Self {
+        self.drop_truncated = yes;
+        self
+    }
+    /// Skip records whose banner is empty (a service that answered nothing):
+    /// they are counted ([`RecordReader::empty_skipped`]), not yielded.
+    /// Default `false`.
+    #[must_use]
+    pub fn skip_empty(mut self, yes: bool) -> Self {
+        self.skip_empty = yes;
+        self
+    }
 }
 
 /// Streams [`BannerRecord`]s from a file, stdin or any reader, in constant
@@ -143,7 +162,10 @@ impl ReadOptions {
 /// # The iteration contract
 ///
 /// - Every non-blank line is accounted for: it is either yielded as a record
-///   ([`record_count`](Self::record_count)) or, under [`OnBadLine::Skip`],
+///   ([`record_count`](Self::record_count)), counted as dropped or skipped
+///   when [`ReadOptions::drop_truncated`] or [`ReadOptions::skip_empty`]
+///   ask for it ([`truncated_dropped`](Self::truncated_dropped),
+///   [`empty_skipped`](Self::empty_skipped)), or, under [`OnBadLine::Skip`],
 ///   counted as a bad line ([`bad_line_count`](Self::bad_line_count)).
 /// - An `Err` item **ends the iteration**: every later call of `next` returns
 ///   `None`. It is one of
@@ -186,6 +208,10 @@ pub struct RecordReader {
     bad: Vec<BadLine>,
     bad_count: u64,
     records: u64,
+    truncated_dropped: u64,
+    empty_skipped: u64,
+    /// Whether the line just parsed was a Censys row flagged `truncated`.
+    line_truncated: bool,
     done: bool,
 }
 
@@ -309,6 +335,9 @@ impl RecordReader {
             bad: Vec::new(),
             bad_count: 0,
             records: 0,
+            truncated_dropped: 0,
+            empty_skipped: 0,
+            line_truncated: false,
             done: false,
         })
     }
@@ -340,6 +369,18 @@ impl RecordReader {
         self.records
     }
 
+    /// How many Censys rows flagged `truncated` were dropped so far
+    /// ([`ReadOptions::drop_truncated`]).
+    pub fn truncated_dropped(&self) -> u64 {
+        self.truncated_dropped
+    }
+
+    /// How many records with an empty banner were skipped so far
+    /// ([`ReadOptions::skip_empty`]).
+    pub fn empty_skipped(&self) -> u64 {
+        self.empty_skipped
+    }
+
     /// Lines read so far (after a record was yielded: the record's line).
     pub fn lines_read(&self) -> u64 {
         self.line_no
@@ -364,6 +405,7 @@ impl RecordReader {
 
     fn parse_line(&mut self) -> std::result::Result<BannerRecord, BadLineKind> {
         let line = trim_line_end(&self.buf);
+        self.line_truncated = false;
         if self.format == Format::Auto {
             self.format = detect(line)?;
         }
@@ -377,7 +419,10 @@ impl RecordReader {
                     r
                 }),
             Format::Zgrab2Http => parse_zgrab2(line, &self.opts, self.line_limit()),
-            Format::Censys => parse_censys(line, &self.opts),
+            Format::Censys => parse_censys(line, &self.opts).map(|(r, truncated)| {
+                self.line_truncated = truncated;
+                r
+            }),
             Format::Text => Ok(BannerRecord {
                 ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
                 port: self.opts.port.unwrap_or(0),
@@ -475,6 +520,12 @@ impl Iterator for RecordReader {
                 self.parse_line()
             };
             match parsed {
+                Ok(_) if self.opts.drop_truncated && self.line_truncated => {
+                    self.truncated_dropped += 1;
+                }
+                Ok(rec) if self.opts.skip_empty && rec.banner.is_empty() => {
+                    self.empty_skipped += 1;
+                }
                 Ok(rec) => {
                     self.records += 1;
                     return Some(Ok(rec));
@@ -724,7 +775,11 @@ fn parse_zgrab2(
     })
 }
 
-fn parse_censys(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRecord, BadLineKind> {
+/// A Censys row and whether it is flagged `truncated` (`true` or `"true"`).
+fn parse_censys(
+    line: &[u8],
+    opts: &ReadOptions,
+) -> std::result::Result<(BannerRecord, bool), BadLineKind> {
     let v: Value = serde_json::from_slice(line).map_err(|e| BadLineKind::Json(untrusted(&e)))?;
     let host = v
         .get("host_identifier")
@@ -785,13 +840,21 @@ fn parse_censys(line: &[u8], opts: &ReadOptions) -> std::result::Result<BannerRe
                 .and_then(date_of)
         })
         .unwrap_or_default();
-    Ok(BannerRecord {
-        ip,
-        port,
-        snapshot,
-        protocol,
-        banner,
-    })
+    let truncated = match v.get("truncated") {
+        Some(Value::Bool(t)) => *t,
+        Some(Value::String(t)) => t.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    Ok((
+        BannerRecord {
+            ip,
+            port,
+            snapshot,
+            protocol,
+            banner,
+        },
+        truncated,
+    ))
 }
 
 /// Decodes C-style escapes (`\r \n \t \0 \\ \xNN`); unknown escapes stay as written.
@@ -853,6 +916,53 @@ mod tests {
         assert_eq!(recs[0].protocol, "http");
         assert_eq!(recs[0].banner, b"HTTP/1.1 200 OK\r\nServer: \xff\r\n");
         assert_eq!(recs[0].snapshot, "2023-08-01");
+    }
+
+    /// Censys rows flagged `truncated` are dropped and counted on request;
+    /// empty banners are skipped and counted on request; by default every
+    /// row is yielded.
+    #[test]
+    fn censys_truncated_and_empty_rows_are_counted() {
+        let row = |ip: &str, b64: &str, truncated: &str| {
+            format!(
+                r#"{{"host_identifier":{{"ipv4":"{ip}"}},"port":22,"service_name":"SSH","banner":"{b64}","truncated":{truncated},"observed_at":"2023-08-01 12:00:00 UTC"}}"#
+            )
+        };
+        let text = [
+            row("192.0.2.1", "U1NILTIuMC1Hbw==", "false"),
+            row("192.0.2.2", "U1NILTIuMC1Hbw==", "true"),
+            row("192.0.2.3", "", "false"),
+            row("192.0.2.4", "U1NILTIuMC1Hbw==", "\"true\""),
+            row("192.0.2.5", "", "true"),
+        ]
+        .join("\n");
+        let read = |opts: ReadOptions| {
+            let mut r = RecordReader::from_reader(
+                std::io::Cursor::new(text.clone().into_bytes()),
+                "<t>",
+                opts,
+            )
+            .expect("reader");
+            let ips: Vec<String> = r
+                .by_ref()
+                .map(|x| x.expect("record").ip.to_string())
+                .collect();
+            (
+                ips,
+                r.truncated_dropped(),
+                r.empty_skipped(),
+                r.record_count(),
+            )
+        };
+        let (all, t, e, n) = read(ReadOptions::default());
+        assert_eq!((all.len(), t, e, n), (5, 0, 0, 5));
+        let (kept, t, e, n) = read(ReadOptions::default().drop_truncated(true).skip_empty(true));
+        assert_eq!(kept, ["192.0.2.1"]);
+        // The truncated empty row counts as truncated (checked first).
+        assert_eq!((t, e, n), (3, 1, 1));
+        let (kept, t, e, _) = read(ReadOptions::default().skip_empty(true));
+        assert_eq!(kept, ["192.0.2.1", "192.0.2.2", "192.0.2.4"]);
+        assert_eq!((t, e), (0, 2));
     }
 
     #[test]

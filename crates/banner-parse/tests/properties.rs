@@ -9,7 +9,10 @@ use proptest::prelude::*;
 /// Byte spans that are values (labelled) for `kind`, in order.
 fn value_spans(raw: &[u8], kind: BannerKind) -> Vec<std::ops::Range<usize>> {
     if kind == BannerKind::Text {
-        return std::iter::once(0..raw.len()).collect();
+        return banner_parse::text_line_spans(raw)
+            .into_iter()
+            .map(|(_, span)| span)
+            .collect();
     }
     let h = HttpBanner::parse(raw);
     let mut v: Vec<_> = h

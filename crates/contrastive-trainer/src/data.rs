@@ -156,6 +156,20 @@ pub struct TrainingPair {
     pub b: LabelledSeq,
     /// Ground truth about the pair, when known.
     pub meta: PairMeta,
+    /// The service's protocol, lowercase (`http`, `ssh`, `smtp`, ...).
+    pub protocol: String,
+    /// The two snapshots the pair joins, as [`gap_name`] writes them.
+    pub gap: String,
+}
+
+/// The name of the gap between two snapshots: `before..after`
+/// (`2023-01-01..2023-02-01`), as evaluations group pairs by it.
+///
+/// ```
+/// assert_eq!(contrastive_trainer::gap_name("2023-01", "2023-02"), "2023-01..2023-02");
+/// ```
+pub fn gap_name(before: &str, after: &str) -> String {
+    format!("{before}..{after}")
 }
 
 impl TrainingPair {
@@ -165,14 +179,27 @@ impl TrainingPair {
     }
 }
 
-/// Counts from building a [`PairCorpus`]: every offered pair is counted once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+/// Counts from building a [`PairCorpus`]: every offered pair is counted once, in total and
+/// under its protocol.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PairCorpusStats {
     /// Pairs offered.
     pub offered: usize,
-    /// Pairs left out because they are not HTTP (fine-tuning uses HTTP banners, as the paper).
-    pub not_http: usize,
     /// Pairs left out for having fewer matched tokens than the threshold (likely another device).
+    pub too_few_matched: usize,
+    /// Pairs kept.
+    pub kept: usize,
+    /// The same counts per protocol (lowercase).
+    #[serde(default)]
+    pub by_protocol: std::collections::BTreeMap<String, ProtocolPairStats>,
+}
+
+/// [`PairCorpusStats`] of one protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct ProtocolPairStats {
+    /// Pairs offered.
+    pub offered: usize,
+    /// Pairs left out for having fewer matched tokens than the threshold.
     pub too_few_matched: usize,
     /// Pairs kept.
     pub kept: usize,
@@ -190,7 +217,7 @@ pub struct PairTruth {
     pub meta: PairMeta,
 }
 
-/// Labelled HTTP pairs for contrastive fine-tuning and evaluation.
+/// Labelled banner pairs of every protocol for contrastive fine-tuning and evaluation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PairCorpus {
     pairs: Vec<TrainingPair>,
@@ -198,8 +225,11 @@ pub struct PairCorpus {
 }
 
 impl PairCorpus {
-    /// Labels (the paper's difflib rule), encodes and filters pairs: HTTP only, at least
-    /// `min_matched` matched tokens (the paper: [`bpe_tokenizer::MIN_MATCHED_TOKENS`]).
+    /// Labels (the paper's difflib rule: per header for HTTP, per line for other protocols,
+    /// see [`banner_parse::label_pair`]), encodes and filters pairs: at least `min_matched`
+    /// matched tokens (the paper: [`bpe_tokenizer::MIN_MATCHED_TOKENS`]). Pairs of every
+    /// protocol are kept; which protocols are offered, and in what mix, is the caller's
+    /// choice.
     ///
     /// ```
     /// use banner_parse::{BannerPair, BannerRecord};
@@ -253,6 +283,58 @@ impl PairCorpus {
         Ok(corpus)
     }
 
+    /// A corpus of pairs labelled elsewhere (your own labelling rule, or a benchmark's
+    /// synthetic batches): every pair is kept as given.
+    ///
+    /// ```
+    /// use banner_parse::Label;
+    /// use contrastive_trainer::{LabelledSeq, PairCorpus, TrainingPair};
+    ///
+    /// let side = |ids: Vec<u32>| LabelledSeq {
+    ///     targets: ids.iter().map(|&t| if t > 2 { Label::Stable } else { Label::Unlabelled }).collect(),
+    ///     offsets: vec![(0, 0); ids.len()],
+    ///     ids,
+    ///     truth: None,
+    /// };
+    /// let pair = TrainingPair { a: side(vec![0, 7, 8, 2]), b: side(vec![0, 7, 9, 2]), ..Default::default() };
+    /// let corpus = PairCorpus::from_labelled(vec![pair])?;
+    /// assert_eq!((corpus.len(), corpus.stats().kept), (1, 1));
+    /// # Ok::<(), contrastive_trainer::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParam`] when a side's targets, truth or offsets do not have one entry
+    /// per token.
+    pub fn from_labelled(pairs: Vec<TrainingPair>) -> Result<Self> {
+        for (i, p) in pairs.iter().enumerate() {
+            for (side, s) in [("a", &p.a), ("b", &p.b)] {
+                let n = s.ids.len();
+                let truth_ok = s.truth.as_ref().is_none_or(|t| t.len() == n);
+                if s.targets.len() != n || s.offsets.len() != n || !truth_ok {
+                    return Err(Error::InvalidParam(format!(
+                        "pair {i}, side {side}: {n} tokens but {} targets and {} offsets{}",
+                        s.targets.len(),
+                        s.offsets.len(),
+                        s.truth
+                            .as_ref()
+                            .map_or(String::new(), |t| format!(" and {} truth labels", t.len()))
+                    )));
+                }
+            }
+        }
+        let mut stats = PairCorpusStats {
+            offered: pairs.len(),
+            kept: pairs.len(),
+            ..PairCorpusStats::default()
+        };
+        for p in &pairs {
+            let counts = stats.by_protocol.entry(p.protocol.clone()).or_default();
+            counts.offered += 1;
+            counts.kept += 1;
+        }
+        Ok(Self { pairs, stats })
+    }
+
     /// Adds pairs (optionally with truth) to the corpus.
     ///
     /// # Errors
@@ -269,11 +351,6 @@ impl PairCorpus {
         while pairs.peek().is_some() {
             chunk.clear();
             for item in pairs.by_ref() {
-                self.stats.offered += 1;
-                if BannerKind::for_protocol(&item.0.before.protocol) != BannerKind::Http {
-                    self.stats.not_http += 1;
-                    continue;
-                }
                 chunk.push(item);
                 if chunk.len() == ENCODE_CHUNK {
                     break;
@@ -285,20 +362,33 @@ impl PairCorpus {
                 .collect();
             let encodings = tokenizer.encode_batch(&banners)?;
             for (i, (pair, truth)) in chunk.iter().enumerate() {
-                let labels =
-                    labeler.label(&pair.before.banner, &pair.after.banner, BannerKind::Http);
+                let protocol = pair.before.protocol.to_ascii_lowercase();
+                let kind = BannerKind::for_protocol(&protocol);
+                let labels = labeler.label(&pair.before.banner, &pair.after.banner, kind);
                 let (ea, eb) = (&encodings[2 * i], &encodings[2 * i + 1]);
                 let a = labelled(ea, &labels.a, truth.map(|t| t.dynamic_a.as_slice()))?;
                 let b = labelled(eb, &labels.b, truth.map(|t| t.dynamic_b.as_slice()))?;
+                let gap = gap_name(&pair.before.snapshot, &pair.after.snapshot);
                 let pair = TrainingPair {
                     a,
                     b,
                     meta: truth.map(|t| t.meta.clone()).unwrap_or_default(),
+                    protocol,
+                    gap,
                 };
+                self.stats.offered += 1;
+                let counts = self
+                    .stats
+                    .by_protocol
+                    .entry(pair.protocol.clone())
+                    .or_default();
+                counts.offered += 1;
                 if pair.matched_tokens() < min_matched {
                     self.stats.too_few_matched += 1;
+                    counts.too_few_matched += 1;
                 } else {
                     self.stats.kept += 1;
+                    counts.kept += 1;
                     self.pairs.push(pair);
                 }
             }
@@ -322,8 +412,8 @@ impl PairCorpus {
     }
 
     /// What happened to the offered pairs.
-    pub fn stats(&self) -> PairCorpusStats {
-        self.stats
+    pub fn stats(&self) -> &PairCorpusStats {
+        &self.stats
     }
 
     /// Total tokens over both sides of all pairs.

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use banner_parse::Label;
 
-use crate::data::PairCorpus;
+use std::collections::BTreeMap;
+
+use crate::data::{PairCorpus, TrainingPair};
 use crate::error::{Error, Result};
 use crate::mask::pad;
 
@@ -189,8 +191,8 @@ mod nan_if_null {
     }
 }
 
-/// Everything [`Evaluator::evaluate`] measures.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Everything [`Evaluator::evaluate`] measures, over all pairs and per group (protocol, gap).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     /// Pairs evaluated.
     pub pairs: u64,
@@ -200,7 +202,33 @@ pub struct Evaluation {
     pub tokens_vs_truth: Option<TokenMetrics>,
     /// The paper's labels themselves against ground truth (the teacher's ceiling).
     pub labels_vs_truth: Option<TokenMetrics>,
-    /// Pair distances.
+    /// Pair distances (random pairs drawn among all pairs, so most of them cross protocols
+    /// when the corpus holds several; the per-protocol figures draw within one protocol).
+    pub distances: DistanceReport,
+    /// The same figures per protocol ([`TrainingPair::protocol`]); random pairs are drawn
+    /// within the protocol.
+    #[serde(default)]
+    pub by_protocol: BTreeMap<String, GroupEvaluation>,
+    /// The same figures per gap between two snapshots ([`TrainingPair::gap`]); random pairs
+    /// are drawn within the gap.
+    #[serde(default)]
+    pub by_gap: BTreeMap<String, GroupEvaluation>,
+}
+
+/// The evaluation figures of one group of pairs (one protocol or one gap): the fields of
+/// [`Evaluation`] without the groups.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GroupEvaluation {
+    /// Pairs evaluated.
+    pub pairs: u64,
+    /// Token predictions against the paper's two-snapshot labels.
+    pub tokens_vs_labels: TokenMetrics,
+    /// Token predictions against ground-truth dynamic spans (simulated data).
+    pub tokens_vs_truth: Option<TokenMetrics>,
+    /// The paper's labels themselves against ground truth (the target the model's
+    /// `tokens_vs_truth` is compared with).
+    pub labels_vs_truth: Option<TokenMetrics>,
+    /// Pair distances, random pairs drawn within the group.
     pub distances: DistanceReport,
 }
 
@@ -359,12 +387,55 @@ impl Evaluator {
     /// The evaluation table from predictions already made for `corpus` (sequences laid out
     /// as `[a_0, b_0, a_1, b_1, ...]`, as [`evaluate`](Self::evaluate) passes them to
     /// [`predict`](Self::predict)), so that one forward pass can serve other uses too.
+    ///
+    /// The figures are computed over all pairs, then per protocol and per gap
+    /// ([`Evaluation::by_protocol`], [`Evaluation::by_gap`]).
     pub fn evaluate_predictions(&self, corpus: &PairCorpus, pred: &Predictions) -> Evaluation {
+        let pairs = corpus.pairs();
+        let all: Vec<usize> = (0..pairs.len()).collect();
+        let overall = self.evaluate_group(pairs, pred, &all);
+        let mut protocols: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        let mut gaps: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, p) in pairs.iter().enumerate() {
+            protocols.entry(p.protocol.as_str()).or_default().push(i);
+            gaps.entry(p.gap.as_str()).or_default().push(i);
+        }
+        let groups = |m: BTreeMap<&str, Vec<usize>>| -> BTreeMap<String, GroupEvaluation> {
+            m.into_iter()
+                .map(|(k, idx)| (k.to_owned(), self.evaluate_group(pairs, pred, &idx)))
+                .collect()
+        };
+        Evaluation {
+            pairs: overall.pairs,
+            tokens_vs_labels: overall.tokens_vs_labels,
+            tokens_vs_truth: overall.tokens_vs_truth,
+            labels_vs_truth: overall.labels_vs_truth,
+            distances: overall.distances,
+            by_protocol: groups(protocols),
+            by_gap: groups(gaps),
+        }
+    }
+
+    /// The figures of the pairs `idx` of `pairs` (predictions laid out as in
+    /// [`evaluate_predictions`](Self::evaluate_predictions)).
+    fn evaluate_group(
+        &self,
+        pairs: &[TrainingPair],
+        pred: &Predictions,
+        idx: &[usize],
+    ) -> GroupEvaluation {
         let mut vs_labels = Confusion::default();
         let mut vs_truth = Confusion::default();
         let mut labels_truth = Confusion::default();
         let mut has_truth = false;
-        for (i, p) in corpus.pairs().iter().enumerate() {
+        let mut group = Vec::with_capacity(idx.len());
+        let mut embeddings: Vec<&[f32]> = Vec::with_capacity(2 * idx.len());
+        for &i in idx {
+            let Some(p) = pairs.get(i) else { continue };
+            group.push(p);
+            for side in [2 * i, 2 * i + 1] {
+                embeddings.push(pred.embeddings.get(side).map_or(&[][..], Vec::as_slice));
+            }
             for (side, seq) in [(2 * i, &p.a), (2 * i + 1, &p.b)] {
                 let Some(probs) = pred.stable_prob.get(side) else {
                     continue;
@@ -385,10 +456,9 @@ impl Evaluator {
                 }
             }
         }
-        let embeddings: Vec<&[f32]> = pred.embeddings.iter().map(Vec::as_slice).collect();
-        let distances = self.distances(corpus, &embeddings);
-        Evaluation {
-            pairs: corpus.len() as u64,
+        let distances = self.distances_of(&group, &embeddings);
+        GroupEvaluation {
+            pairs: group.len() as u64,
             tokens_vs_labels: vs_labels.metrics(),
             tokens_vs_truth: has_truth.then(|| vs_truth.metrics()),
             labels_vs_truth: has_truth.then(|| labels_truth.metrics()),
@@ -450,7 +520,13 @@ impl Evaluator {
     /// Distance figures for embeddings laid out as `[a_0, b_0, a_1, b_1, ...]` (one per side of
     /// each pair of `corpus`); the random pairs are [`random_pairs`](Self::random_pairs).
     pub fn distances(&self, corpus: &PairCorpus, embeddings: &[&[f32]]) -> DistanceReport {
-        let pairs = corpus.pairs();
+        let pairs: Vec<&TrainingPair> = corpus.pairs().iter().collect();
+        self.distances_of(&pairs, embeddings)
+    }
+
+    /// [`distances`](Self::distances) of the pairs `pairs`, embeddings laid out as
+    /// `[a_0, b_0, a_1, b_1, ...]` for these pairs.
+    fn distances_of(&self, pairs: &[&TrainingPair], embeddings: &[&[f32]]) -> DistanceReport {
         let n = pairs.len().min(embeddings.len() / 2);
         let dist = embed_index::euclidean;
         let thr = self.threshold;
@@ -576,7 +652,19 @@ mod tests {
                 matching_median: 0.05,
                 random_median: f32::NAN,
             },
+            by_protocol: BTreeMap::new(),
+            by_gap: BTreeMap::new(),
         };
+        let mut ev = ev;
+        let group = GroupEvaluation {
+            pairs: 1,
+            tokens_vs_labels: m,
+            tokens_vs_truth: Some(m),
+            labels_vs_truth: None,
+            distances: ev.distances,
+        };
+        ev.by_protocol.insert("smtp".into(), group);
+        ev.by_gap.insert("2023-01..2023-02".into(), group);
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("evaluation.json");
         let text = serde_json::to_string(&ev).expect("serialise");
@@ -593,9 +681,120 @@ mod tests {
         assert_eq!(back.distances.random_above.share, 0.25);
         assert_eq!(back.labels_vs_truth.map(|m| m.stable_recall), Some(0.5));
         assert!(back.tokens_vs_truth.is_none());
+        assert_eq!(back.by_protocol["smtp"].pairs, 1);
+        assert_eq!(
+            back.by_gap["2023-01..2023-02"]
+                .tokens_vs_truth
+                .map(|t| t.tokens),
+            Some(10)
+        );
+        assert!(back.by_protocol["smtp"].distances.random_median.is_nan());
+        // An evaluation written before the groups existed still reads.
+        let old = text_without_groups(&ev);
+        let back: Evaluation = serde_json::from_str(&old).expect("old evaluation");
+        assert!(back.by_protocol.is_empty() && back.by_gap.is_empty());
         std::fs::write(&path, "{}").expect("write");
         let err = Evaluation::read(&path).expect_err("not an evaluation");
         assert!(err.to_string().contains("evaluation.json"), "{err}");
+    }
+
+    fn text_without_groups(ev: &Evaluation) -> String {
+        let mut v = serde_json::to_value(ev).expect("value");
+        if let Some(o) = v.as_object_mut() {
+            o.remove("by_protocol");
+            o.remove("by_gap");
+        }
+        v.to_string()
+    }
+
+    /// Known answer for the groups: four pairs, two HTTP and two SSH, over two gaps; the
+    /// model's predictions are given, so every figure is counted by hand.
+    #[test]
+    fn groups_by_protocol_and_gap_known_answer() {
+        use crate::data::{LabelledSeq, PairMeta};
+        // Three labelled tokens per side: targets S S D; truth S D D.
+        let side = || LabelledSeq {
+            ids: vec![0, 5, 6, 7, 2],
+            targets: vec![
+                Label::Unlabelled,
+                Label::Stable,
+                Label::Stable,
+                Label::Dynamic,
+                Label::Unlabelled,
+            ],
+            truth: Some(vec![
+                Label::Unlabelled,
+                Label::Stable,
+                Label::Dynamic,
+                Label::Dynamic,
+                Label::Unlabelled,
+            ]),
+            offsets: vec![(0, 0); 5],
+        };
+        let pair = |protocol: &str, gap: &str, product: &str| TrainingPair {
+            a: side(),
+            b: side(),
+            meta: PairMeta {
+                product_a: Some(product.into()),
+                product_b: Some(product.into()),
+                unchanged: Some(true),
+            },
+            protocol: protocol.into(),
+            gap: gap.into(),
+        };
+        let corpus = PairCorpus::from_labelled(vec![
+            pair("http", "g1", "nginx"),
+            pair("ssh", "g1", "openssh"),
+            pair("http", "g2", "apache"),
+            pair("ssh", "g2", "dropbear"),
+        ])
+        .expect("corpus");
+        // HTTP sides predict S S D (right against the labels, 2 of 3 against truth);
+        // SSH sides predict S D D (2 of 3 against the labels, right against truth).
+        let http = vec![0.9, 0.9, 0.9, 0.1, 0.9];
+        let ssh = vec![0.9, 0.9, 0.1, 0.1, 0.9];
+        let mut stable_prob = Vec::new();
+        for p in corpus.pairs() {
+            let probs = if p.protocol == "http" { &http } else { &ssh };
+            stable_prob.extend([probs.clone(), probs.clone()]);
+        }
+        // Matching pairs at distance 0; the four products far apart.
+        let axis = |k: usize| {
+            let mut v = vec![0.0f32; 4];
+            v[k] = 1.0;
+            v
+        };
+        let embeddings = (0..4).flat_map(|k| [axis(k), axis(k)]).collect();
+        let pred = Predictions {
+            stable_prob,
+            embeddings,
+        };
+        let e = Evaluator::default().evaluate_predictions(&corpus, &pred);
+        assert_eq!(e.pairs, 4);
+        assert_eq!(e.by_protocol.keys().collect::<Vec<_>>(), ["http", "ssh"]);
+        assert_eq!(e.by_gap.keys().collect::<Vec<_>>(), ["g1", "g2"]);
+        let (h, s) = (&e.by_protocol["http"], &e.by_protocol["ssh"]);
+        assert_eq!((h.pairs, s.pairs), (2, 2));
+        // 2 pairs x 2 sides x 3 tokens = 12 tokens per protocol.
+        assert_eq!(h.tokens_vs_labels.tokens, 12);
+        assert_eq!(h.tokens_vs_labels.accuracy, 1.0);
+        assert_eq!(h.tokens_vs_truth.map(|m| m.accuracy), Some(8.0 / 12.0));
+        assert_eq!(s.tokens_vs_labels.accuracy, 8.0 / 12.0);
+        assert_eq!(s.tokens_vs_truth.map(|m| m.accuracy), Some(1.0));
+        // The teacher is the same for both: S S D against S D D.
+        assert_eq!(h.labels_vs_truth.map(|m| m.accuracy), Some(8.0 / 12.0));
+        // Overall: the mean of both.
+        assert_eq!(e.tokens_vs_truth.map(|m| m.accuracy), Some(20.0 / 24.0));
+        // Every gap holds one pair of each protocol.
+        assert_eq!(e.by_gap["g1"].tokens_vs_labels.accuracy, 10.0 / 12.0);
+        for g in e.by_protocol.values().chain(e.by_gap.values()) {
+            assert_eq!(g.distances.unchanged_below.share, 1.0);
+            assert_eq!(g.distances.random_different_product_above.share, 1.0);
+            assert_eq!(
+                g.distances.random_above.pairs,
+                2 * RANDOM_PAIRS_PER_PAIR as u64
+            );
+        }
     }
 
     /// Known answer: three pairs on the unit axes; pair `i` is `(a_i, b_i)`. Products: pair 0

@@ -5,8 +5,8 @@
 //!
 //! bannerlm follows Sarabi, Yin and Liu (IMC 2023). Banners are tokenised (`bpe-tokenizer`), a
 //! RoBERTa (`roberta-model`) is pretrained as a masked language model on banners of every
-//! protocol ([`Pretrainer`]), then fine-tuned on HTTP banners of the same ip/port in two
-//! consecutive snapshots ([`Finetuner`]) with the paper's Eq. 1:
+//! protocol ([`Pretrainer`]), then fine-tuned on banners (every protocol) of the same ip/port in
+//! two consecutive snapshots ([`Finetuner`]) with the paper's Eq. 1:
 //!
 //! ```text
 //! L = BCE(stability head, difflib token labels)
@@ -21,8 +21,10 @@
 //! # API
 //!
 //! - Data: [`MlmCorpus`] (token sequences), [`PairCorpus`] of [`TrainingPair`]s (labelled
-//!   pairs, HTTP only, pairs with fewer than 11 matched tokens dropped as the paper does;
-//!   [`PairTruth`] adds ground truth from simulated data), [`read_pairs`].
+//!   pairs of every protocol, each tagged with its protocol and its gap ([`gap_name`]); pairs
+//!   with fewer than 11 matched tokens dropped as the paper does; counts in
+//!   [`PairCorpusStats`] and [`ProtocolPairStats`]; [`PairTruth`] adds ground truth from
+//!   simulated data), [`read_pairs`].
 //! - [`mask_batch`] with [`MaskingParams`]: RoBERTa's 15% / 80-10-10 masking with dynamic
 //!   padding.
 //! - [`Pretrainer`] and [`Finetuner`] (loss weights [`LossWeights`]) run with [`TrainParams`]
@@ -102,12 +104,12 @@ mod train;
 pub use annotate::{Annotation, html_page};
 pub use checkpoint::{Checkpoints, LogEntry, TrainerState};
 pub use data::{
-    LabelledSeq, MlmCorpus, PairCorpus, PairCorpusStats, PairMeta, PairTruth, TrainingPair,
-    read_pairs,
+    LabelledSeq, MlmCorpus, PairCorpus, PairCorpusStats, PairMeta, PairTruth, ProtocolPairStats,
+    TrainingPair, gap_name, read_pairs,
 };
 pub use error::{Error, Result};
 pub use eval::{
-    Confusion, DistanceReport, Evaluation, Evaluator, PairDistances, Predictions,
+    Confusion, DistanceReport, Evaluation, Evaluator, GroupEvaluation, PairDistances, Predictions,
     RANDOM_PAIRS_PER_PAIR, Share, TokenMetrics,
 };
 pub use finetune::{Finetuner, LossWeights, ValidLossWeights};

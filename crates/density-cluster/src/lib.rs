@@ -148,7 +148,7 @@ pub use hyperparams::{
     HdbscanParams, SelectionMethod, SelectionParams, ValidHdbscanParams, ValidSelectionParams,
 };
 pub use output::{Assignment, ClusterRecord, write_jsonl, write_jsonl_file};
-pub use predict::{PREDICTION_FORMAT_VERSION, Prediction, PredictionData};
+pub use predict::{PREDICTION_FORMAT_VERSION, Placement, Prediction, PredictionData};
 pub use select::{ClusterSummary, Clustering};
 pub use tree::{CondensedEdge, CondensedTree, Merge, SingleLinkage};
 

@@ -237,6 +237,41 @@ impl Points {
         (g, order)
     }
 
+    /// The query rows grouped by their nearest leaf centre, leaves in partition order (ties
+    /// and rows of one leaf in row order). Consecutive queries in this order are close to
+    /// each other, so a block of them prunes leaves in [`leaf_bounds`](Self::leaf_bounds)
+    /// as a block of the fitted points does; queries in input order (new banners of a scan)
+    /// are scattered over the whole space and prune little.
+    pub(crate) fn query_order(&self, q: &Array2<f64>) -> Vec<usize> {
+        /// Query rows per matrix multiply against the leaf centres (bounded memory).
+        const CHUNK: usize = 1024;
+        let nearest_leaf: Vec<usize> = (0..q.nrows())
+            .step_by(CHUNK)
+            .flat_map(|lo| {
+                let block = q.slice_axis(Axis(0), Slice::from(lo..(lo + CHUNK).min(q.nrows())));
+                let mut g = Array2::zeros((block.nrows(), self.leaves.len()));
+                general_mat_mul(1.0, &block, &self.centres.t(), 0.0, &mut g);
+                // argmin over leaves of |c|² - 2 q·c (|q|² is the same for every leaf)
+                g.rows()
+                    .into_iter()
+                    .map(|row| {
+                        row.iter()
+                            .zip(&self.centre_norms)
+                            .enumerate()
+                            .fold((f64::INFINITY, 0), |best, (l, (&dot, &cn))| {
+                                let d = cn - 2.0 * dot;
+                                if d < best.0 { (d, l) } else { best }
+                            })
+                            .1
+                    })
+                    .collect::<Vec<usize>>()
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..q.nrows()).collect();
+        order.sort_by_key(|&i| (nearest_leaf[i], i));
+        order
+    }
+
     /// Squared distances (dot-product form, clamped at 0) between the query
     /// rows and leaf `l`, into `out` (`queries × leaf size`).
     pub(crate) fn leaf_distances(

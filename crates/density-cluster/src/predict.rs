@@ -12,7 +12,7 @@ use crate::algorithm::{Element, HdbscanFit};
 use crate::error::{Error, Result};
 use crate::hyperparams::SelectionParams;
 use crate::knn::knn;
-use crate::points::{LEAF_SIZE, Points, QUERY_BLOCK};
+use crate::points::{LEAF_SIZE, Points, QUERY_BLOCK, gather};
 use crate::select::Clustering;
 
 /// The format version of saved [`PredictionData`] that this build writes and reads.
@@ -55,6 +55,17 @@ impl Prediction {
     pub fn is_outlier(&self) -> bool {
         self.label.is_none()
     }
+}
+
+/// Predictions and nearest fitted points of new points, from one neighbour search
+/// ([`PredictionData::place`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// Predictions indexed `[clustering][row]`, as [`PredictionData::predict`].
+    pub predictions: Vec<Vec<Prediction>>,
+    /// Per row, the nearest fitted points `(fitted row, distance)`, as
+    /// [`PredictionData::nearest`].
+    pub nearest: Vec<Vec<(usize, f32)>>,
 }
 
 /// `Vec<f64>` of lambdas with `+inf` stored as `null` (JSON has no infinity).
@@ -186,9 +197,13 @@ struct Saved {
 ///
 /// Building: one `(min_samples - 1)`-nearest-neighbour pass over the fitted
 /// points (the fit's blocked kernels). Predicting: the fitted points are kept
-/// in the fit's leaf partition, so each block of 128 new points is a few
+/// in the fit's leaf partition; new points are grouped by their nearest leaf,
+/// so that each block of 128 of them is spatially close, and each block is a few
 /// matrix multiplies against the leaves that can hold a neighbour (all of them
 /// in the worst case: `O(m · n · d)` for `m` new points), in parallel (rayon).
+/// The neighbours are exact, ties by row: the same as a brute-force scan.
+/// [`place`](Self::place) serves the prediction and the nearest fitted points
+/// from one search.
 ///
 /// # Example
 ///
@@ -516,24 +531,62 @@ impl PredictionData {
         k: usize,
     ) -> Result<Vec<Vec<(usize, f32)>>> {
         let q = self.centred_queries(points)?;
-        let rows = q.nrows();
-        let k = k.min(self.saved.n_points);
-        if rows == 0 || k == 0 {
-            return Ok(vec![Vec::new(); rows]);
-        }
-        let mut out = vec![Vec::new(); rows];
-        out.par_chunks_mut(QUERY_BLOCK)
-            .enumerate()
-            .for_each(|(b, out)| {
-                let lo = b * QUERY_BLOCK;
-                let block = q
-                    .slice_axis(Axis(0), ndarray::Slice::from(lo..lo + out.len()))
-                    .to_owned();
-                for (slot, row) in out.iter_mut().zip(nearest(&self.index, &block, k)) {
-                    *slot = row.into_iter().map(|(d, j)| (j, d as f32)).collect();
-                }
-            });
-        Ok(out)
+        Ok(search(&self.index, &q, k.min(self.saved.n_points))
+            .into_iter()
+            .map(|list| list.into_iter().map(|(d, j)| (j, d as f32)).collect())
+            .collect())
+    }
+
+    /// [`predict`](Self::predict) and [`nearest`](Self::nearest) together, from one
+    /// neighbour search (`max(2 · min_samples, k)` neighbours per point): the same
+    /// predictions and the same `k` nearest fitted points as the two calls give, at the cost
+    /// of the larger of them.
+    ///
+    /// ```
+    /// use density_cluster::Hdbscan;
+    /// use ndarray::{array, Array2};
+    /// let x = Array2::from_shape_fn((60, 2), |(i, j)| {
+    ///     (if i < 30 { 0.0 } else { 10.0 }) + ((i * 7 + j * 3) % 11) as f32 * 0.05
+    /// });
+    /// let fit = Hdbscan::params(10).min_samples(3).fit(&x)?;
+    /// let data = fit.prediction_data(&x, &[fit.cluster()?])?;
+    /// let new = array![[0.25f32, 0.25], [10.25, 10.25]];
+    /// let placed = data.place(&new, 4)?;
+    /// assert_eq!(placed.predictions, data.predict(&new)?);
+    /// assert_eq!(placed.nearest, data.nearest(&new, 4)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn place<A: Element, S: Data<Elem = A>>(
+        &self,
+        points: &ArrayBase<S, Ix2>,
+        k: usize,
+    ) -> Result<Placement> {
+        let q = self.centred_queries(points)?;
+        let n = self.saved.n_points;
+        let k_predict = (2 * self.saved.min_samples).min(n);
+        let k = k.min(n);
+        let lists = search(&self.index, &q, k_predict.max(k));
+        let connections: Vec<Connection> = lists
+            .par_iter()
+            .map(|list| self.connect_one(&list[..k_predict.min(list.len())]))
+            .collect();
+        Ok(Placement {
+            predictions: (0..self.n_clusterings())
+                .map(|c| self.assign(c, &connections))
+                .collect(),
+            nearest: lists
+                .into_iter()
+                .map(|list| {
+                    list.into_iter()
+                        .take(k)
+                        .map(|(d, j)| (j, d as f32))
+                        .collect()
+                })
+                .collect(),
+        })
     }
 
     /// Checks the shape and values of query points and centres them like the index.
@@ -562,34 +615,11 @@ impl PredictionData {
         points: &ArrayBase<S, Ix2>,
     ) -> Result<Vec<Connection>> {
         let q = self.centred_queries(points)?;
-        let rows = q.nrows();
-        if rows == 0 {
-            return Ok(Vec::new());
-        }
-        let n = self.saved.n_points;
-        let min_samples = self.saved.min_samples;
-        let k = (2 * min_samples).min(n);
-        let mut out = vec![
-            Connection {
-                neighbour: 0,
-                lambda: 0.0,
-                node: n,
-            };
-            rows
-        ];
-        out.par_chunks_mut(QUERY_BLOCK)
-            .enumerate()
-            .for_each(|(b, out)| {
-                let lo = b * QUERY_BLOCK;
-                let block = q
-                    .slice_axis(Axis(0), ndarray::Slice::from(lo..lo + out.len()))
-                    .to_owned();
-                let neighbours = nearest(&self.index, &block, k);
-                for (slot, row) in out.iter_mut().zip(neighbours) {
-                    *slot = self.connect_one(&row);
-                }
-            });
-        Ok(out)
+        let k = (2 * self.saved.min_samples).min(self.saved.n_points);
+        Ok(search(&self.index, &q, k)
+            .par_iter()
+            .map(|list| self.connect_one(list))
+            .collect())
     }
 
     /// Steps 2 to 4 of the method for one point, from its neighbours (input rows, ascending distance).
@@ -663,16 +693,63 @@ struct Connection {
     node: usize,
 }
 
-/// The `k` nearest fitted points (input rows) of each (centred) query row,
-/// with exact distances, ascending (ties by row). Blocked and leaf-pruned like
-/// the fit's own kNN pass, reusing its kernels.
+/// Candidate neighbours of one query: the best `cap` by approximate squared distance, plus
+/// every candidate within `margin` of the `cap`-th (near ties), ascending.
+struct Candidates {
+    buf: Vec<(f64, usize)>,
+    cap: usize,
+    margin: f64,
+    /// Squared distance past which nothing is kept (infinite until `cap` are held).
+    limit: f64,
+}
+
+impl Candidates {
+    fn new(cap: usize, margin: f64) -> Self {
+        Self {
+            buf: Vec::with_capacity(cap + 1),
+            cap,
+            margin,
+            limit: f64::INFINITY,
+        }
+    }
+
+    #[inline]
+    fn offer(&mut self, d: f64, j: usize) {
+        if d > self.limit {
+            return;
+        }
+        let pos = self.buf.partition_point(|&(bd, _)| bd <= d);
+        self.buf.insert(pos, (d, j));
+        if self.buf.len() >= self.cap {
+            let cut = self.buf[self.cap - 1].0;
+            self.limit = cut + self.margin + 1e-9 * cut;
+            while self.buf.len() > self.cap && self.buf.last().is_some_and(|e| e.0 > self.limit) {
+                self.buf.pop();
+            }
+        }
+    }
+}
+
+/// The `k` nearest fitted points (input rows) of each (centred) query row of a block,
+/// with exact distances, ascending, ties by row: exactly what a brute-force scan gives.
+///
+/// Leaves are visited in increasing order of their bound and skipped when they cannot
+/// hold a candidate of any query of the block; each visited leaf is one matrix multiply
+/// (the fit's kernel). The dot-product form of the squared distances is only used to
+/// choose candidates: the best `k + SLACK` and every one within a rounding margin of them
+/// (so that exact ties at the `k`-th place are all kept), whose distances are then
+/// computed directly and sorted by (distance, row).
 fn nearest(index: &Points, q: &Array2<f64>, k: usize) -> Vec<Vec<(f64, usize)>> {
     let n = index.len();
     let cap = (k + SLACK).min(n);
     let q_norms: Vec<f64> = q.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let max_norm = index.norms.iter().copied().fold(0.0, f64::max);
     let (bounds, order) = index.leaf_bounds(q, &q_norms);
-    let mut bufs: Vec<Vec<(f64, usize)>> = (0..q.nrows())
-        .map(|_| Vec::with_capacity(cap + 1))
+    // The rounding error of |q|² + |t|² - 2 q·t is a few ulps of |q|² + |t|² times the
+    // dimension; the margin is far above it and far below any real gap between neighbours.
+    let mut cands: Vec<Candidates> = q_norms
+        .iter()
+        .map(|&qn| Candidates::new(cap, 1e-10 * (qn + max_norm)))
         .collect();
     let mut kth = vec![f64::INFINITY; q.nrows()];
     let mut d2 = Array2::zeros((q.nrows(), LEAF_SIZE));
@@ -682,25 +759,21 @@ fn nearest(index: &Points, q: &Array2<f64>, k: usize) -> Vec<Vec<(f64, usize)>> 
         }
         let width = index.leaf_distances(q, &q_norms, l, &mut d2);
         let start = index.leaves[l].start;
-        for ((row, buf), kd) in d2.rows().into_iter().zip(&mut bufs).zip(&mut kth) {
+        for ((row, c), kd) in d2.rows().into_iter().zip(&mut cands).zip(&mut kth) {
             for (off, &d) in row.iter().take(width).enumerate() {
-                if buf.len() < cap || d < buf[buf.len() - 1].0 {
-                    let pos = buf.partition_point(|&(bd, _)| bd <= d);
-                    if buf.len() == cap {
-                        buf.pop();
-                    }
-                    buf.insert(pos, (d, start + off));
-                }
+                c.offer(d, start + off);
             }
-            if buf.len() == cap {
-                *kd = buf[cap - 1].0.sqrt() * (1.0 + 1e-9);
+            if c.limit.is_finite() {
+                *kd = c.limit.sqrt() * (1.0 + 1e-9);
             }
         }
     }
-    bufs.into_iter()
+    cands
+        .into_iter()
         .zip(q.rows())
-        .map(|(buf, qr)| {
-            let mut exact: Vec<(f64, usize)> = buf
+        .map(|(c, qr)| {
+            let mut exact: Vec<(f64, usize)> = c
+                .buf
                 .into_iter()
                 .map(|(_, j)| {
                     let d = qr
@@ -717,6 +790,29 @@ fn nearest(index: &Points, q: &Array2<f64>, k: usize) -> Vec<Vec<(f64, usize)>> 
             exact
         })
         .collect()
+}
+
+/// [`nearest`] for any number of (centred) query rows: the queries are grouped by their
+/// nearest leaf ([`Points::query_order`]) so that each block of [`QUERY_BLOCK`] is
+/// spatially close and prunes leaves as the fit's own blocks do; blocks run in parallel
+/// (rayon). Rows of the result are in query order.
+fn search(index: &Points, q: &Array2<f64>, k: usize) -> Vec<Vec<(f64, usize)>> {
+    let rows = q.nrows();
+    if rows == 0 || k == 0 {
+        return vec![Vec::new(); rows];
+    }
+    let order = index.query_order(q);
+    let blocks: Vec<Vec<Vec<(f64, usize)>>> = order
+        .par_chunks(QUERY_BLOCK)
+        .map(|chunk| nearest(index, &gather(&q.view(), chunk), k))
+        .collect();
+    let mut out = vec![Vec::new(); rows];
+    for (chunk, lists) in order.chunks(QUERY_BLOCK).zip(blocks) {
+        for (&i, list) in chunk.iter().zip(lists) {
+            out[i] = list;
+        }
+    }
+    out
 }
 
 /// Checks stored prediction data; returns the label of every cluster node per clustering.
@@ -946,6 +1042,133 @@ mod tests {
             data.nearest(&Array2::<f32>::zeros((1, 3)), 1),
             Err(Error::DimensionMismatch { .. })
         ));
+    }
+
+    /// Brute-force reference of [`search`]: every fitted point, the exact distance computed
+    /// as the search computes it, sorted by (distance, row), cut to `k`.
+    fn brute_force(data: &PredictionData, q: &Array2<f64>, k: usize) -> Vec<Vec<(f64, usize)>> {
+        let q = data.centred_queries(q).expect("queries");
+        let index = &data.index;
+        q.rows()
+            .into_iter()
+            .map(|qr| {
+                let mut all: Vec<(f64, usize)> = (0..index.len())
+                    .map(|j| {
+                        let d = qr
+                            .iter()
+                            .zip(index.data.row(j))
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum::<f64>()
+                            .sqrt();
+                        (d, index.perm[j])
+                    })
+                    .collect();
+                all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                all.truncate(k);
+                all
+            })
+            .collect()
+    }
+
+    /// [`PredictionData::place`], [`PredictionData::predict`] and
+    /// [`PredictionData::nearest`] against a brute-force neighbour scan followed by the same
+    /// steps 2 to 5, for several `k`.
+    fn check_against_brute_force(x: &Array2<f32>, q: &Array2<f64>, min_samples: usize) {
+        let fit = Hdbscan::params(20)
+            .min_samples(min_samples)
+            .fit(x)
+            .expect("fit");
+        let clusterings = fit.select_epsilons(&[0.0, 1.0, 3.0]).expect("select");
+        assert!(
+            clusterings[0].n_clusters() >= 2,
+            "{}",
+            clusterings[0].n_clusters()
+        );
+        let data = fit.prediction_data(x, &clusterings).expect("data");
+        assert!(data.index.leaves.len() >= 4, "the index has few leaves");
+        let k_predict = 2 * min_samples;
+        for k in [0, 1, 5, k_predict, 17] {
+            let lists = brute_force(&data, q, k_predict.max(k));
+            let connections: Vec<Connection> = lists
+                .iter()
+                .map(|l| data.connect_one(&l[..k_predict]))
+                .collect();
+            let predictions: Vec<Vec<Prediction>> = (0..data.n_clusterings())
+                .map(|c| data.assign(c, &connections))
+                .collect();
+            let nearest: Vec<Vec<(usize, f32)>> = lists
+                .iter()
+                .map(|l| l.iter().take(k).map(|&(d, j)| (j, d as f32)).collect())
+                .collect();
+            let placed = data.place(q, k).expect("place");
+            for (c, (got, want)) in placed.predictions.iter().zip(&predictions).enumerate() {
+                same_rows(got, want, &format!("place, k = {k}, clustering {c}"));
+            }
+            assert_eq!(placed.predictions.len(), predictions.len());
+            same_rows(&placed.nearest, &nearest, &format!("place, k = {k}"));
+            same_rows(
+                &data.nearest(q, k).expect("nearest"),
+                &nearest,
+                &format!("nearest, k = {k}"),
+            );
+        }
+        let connections: Vec<Connection> = brute_force(&data, q, k_predict)
+            .iter()
+            .map(|l| data.connect_one(l))
+            .collect();
+        let predictions: Vec<Vec<Prediction>> = (0..data.n_clusterings())
+            .map(|c| data.assign(c, &connections))
+            .collect();
+        for (c, (got, want)) in data
+            .predict(q)
+            .expect("predict")
+            .iter()
+            .zip(&predictions)
+            .enumerate()
+        {
+            same_rows(got, want, &format!("predict, clustering {c}"));
+        }
+    }
+
+    /// Asserts equal rows, naming the first row that differs (not the whole result).
+    fn same_rows<T: PartialEq + std::fmt::Debug>(got: &[T], want: &[T], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: rows");
+        if let Some(row) = got.iter().zip(want).position(|(g, w)| g != w) {
+            panic!(
+                "{what}: row {row} differs: {:?} against brute force {:?}",
+                got[row], want[row]
+            );
+        }
+    }
+
+    #[test]
+    fn search_matches_brute_force_with_ties() {
+        use rand::{RngExt, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(11);
+        // Three blobs of 600 points on an integer grid: many duplicates and exact ties.
+        let x = Array2::from_shape_fn((1800, 3), |(i, j)| {
+            let centre = if j == 0 { (i % 3) as f32 * 20.0 } else { 0.0 };
+            centre + (rng.random::<f64>() * 5.0).floor() as f32
+        });
+        // Queries on the same grid (ties) and between the grid points, in random order.
+        let q = Array2::from_shape_fn((700, 3), |(i, j)| {
+            let centre = if j == 0 { (i % 4) as f64 * 10.0 } else { 0.0 };
+            let v = rng.random::<f64>() * 6.0 - 0.5;
+            centre + if i % 2 == 0 { v.floor() } else { v }
+        });
+        check_against_brute_force(&x, &q, 5);
+    }
+
+    #[test]
+    fn search_matches_brute_force_gaussian() {
+        use rand::{RngExt, SeedableRng, rngs::StdRng};
+        let x = two_blobs(1200);
+        let mut rng = StdRng::seed_from_u64(5);
+        let q = Array2::from_shape_fn((600, 4), |(i, j)| {
+            let centre = if j == 0 { (i % 3) as f64 * 10.0 } else { 0.0 };
+            centre + rng.random::<f64>() - 0.5
+        });
+        check_against_brute_force(&x, &q, 4);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::generate::Fingerprint;
 /// [`recog_compat::HeaderComparison`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeaderRecovery {
-    /// The header's name (`Server`, `Set-Cookie`, `WWW-Authenticate`).
+    /// The header's name (`Server`, `Set-Cookie`, `WWW-Authenticate`), or a text
+    /// protocol's field (`ssh.banner`, see [`text_field`](crate::text_field)).
     pub header: String,
     /// The Recog database file it was compared with.
     pub database: String,
@@ -36,6 +37,37 @@ pub struct HeaderRecovery {
     pub partial_coverage: Option<f64>,
     /// Generated patterns that overlap no Recog fingerprint.
     pub new_candidates: usize,
+    /// Text fields only ([`compare_text_with_recog`](crate::compare_text_with_recog)): of
+    /// the generated patterns that are the best overlap of a Recog fingerprint with
+    /// examples, those that match at least one of its examples.
+    #[serde(default)]
+    pub examples_matched: Option<usize>,
+    /// Text fields only: generated patterns that are the best overlap of a Recog
+    /// fingerprint with examples.
+    #[serde(default)]
+    pub examples_compared: Option<usize>,
+}
+
+impl HeaderRecovery {
+    /// The digest of one header's comparison (no example counts).
+    pub(crate) fn of(h: &recog_compat::HeaderComparison) -> Self {
+        let finite = |x: f64| x.is_finite().then_some(x);
+        Self {
+            header: h.header.name().to_owned(),
+            database: h.header.database_file().to_owned(),
+            banners_with_header: h.banners_with_header,
+            recog_labelled: h.recog_labelled,
+            generated_patterns: h.generated_patterns,
+            generated_matched: h.generated_matched,
+            recovered: h.recovered,
+            recovered_coverage: finite(h.recovered_coverage),
+            partial: h.partial,
+            partial_coverage: finite(h.partial_coverage),
+            new_candidates: h.new_candidates.len(),
+            examples_matched: None,
+            examples_compared: None,
+        }
+    }
 }
 
 /// What [`compare_with_recog`] finds.
@@ -107,34 +139,33 @@ pub fn compare_with_recog<B: AsRef<[u8]>>(
         })
         .collect();
     let report = recog_compat::compare(databases, &generated, &corpus, params)?;
-    let finite = |x: f64| x.is_finite().then_some(x);
     let mut out = RecogComparison::default();
     for h in &report {
-        out.headers.push(HeaderRecovery {
-            header: h.header.name().to_owned(),
-            database: h.header.database_file().to_owned(),
-            banners_with_header: h.banners_with_header,
-            recog_labelled: h.recog_labelled,
-            generated_patterns: h.generated_patterns,
-            generated_matched: h.generated_matched,
-            recovered: h.recovered,
-            recovered_coverage: finite(h.recovered_coverage),
-            partial: h.partial,
-            partial_coverage: finite(h.partial_coverage),
-            new_candidates: h.new_candidates.len(),
-        });
-        for r in &h.recog {
-            if let Some(g) = r.best_generated
-                && r.best_overlap > 0.0
-            {
-                out.descriptions
-                    .entry(g)
-                    .or_default()
-                    .push(r.description.clone());
-            }
-        }
+        out.headers.push(HeaderRecovery::of(h));
+        best_overlaps(&mut out, h);
     }
     Ok(out)
+}
+
+/// Records in `out.descriptions` the Recog descriptions that each generated fingerprint is the
+/// best overlap of, and returns, per generated fingerprint, those Recog fingerprints' indices.
+pub(crate) fn best_overlaps(
+    out: &mut RecogComparison,
+    h: &recog_compat::HeaderComparison,
+) -> BTreeMap<usize, Vec<usize>> {
+    let mut pairs: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for r in &h.recog {
+        if let Some(g) = r.best_generated
+            && r.best_overlap > 0.0
+        {
+            out.descriptions
+                .entry(g)
+                .or_default()
+                .push(r.description.clone());
+            pairs.entry(g).or_default().push(r.fingerprint);
+        }
+    }
+    pairs
 }
 
 /// Counts of a set of fingerprints: how many, per header, and their mean cluster precision.

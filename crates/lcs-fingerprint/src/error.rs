@@ -78,6 +78,9 @@ pub enum Error {
     /// The comparison with Recog failed (a pattern that does not compile, invalid params).
     #[error("comparing with Recog: {0}")]
     Recog(#[from] recog_compat::Error),
+    /// A protocol (or field) with no text fingerprints ([`text_field`](crate::text_field)).
+    #[error("no text fingerprints for protocol {0:?}")]
+    UnknownProtocol(String),
 }
 
 /// Invalid values of [`FingerprintParams`](crate::FingerprintParams).
@@ -108,6 +111,10 @@ pub enum ParamsError {
     /// `max_value_len` must be at least 1.
     #[error("max_value_len must be at least 1")]
     MaxValueLen,
+    /// The header share of [`all_headers`](crate::FingerprintParams::all_headers) must be in
+    /// `(0, 1]`.
+    #[error("all_headers share must be in (0, 1], got {0}")]
+    HeaderShare(f64),
 }
 
 /// The crate's result type.

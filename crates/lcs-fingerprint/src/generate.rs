@@ -11,6 +11,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::filter::{self, Candidate, Generated, Syntax};
 use crate::params::{Method, ValidFingerprintParams};
 use crate::pattern::Pattern;
 use crate::pieces::PieceFinder;
@@ -56,6 +57,13 @@ pub struct Fingerprint {
     pub matched: usize,
     /// `support / matched`: the share of its matches that are in its cluster.
     pub precision: f64,
+    /// The share of its matches that are in the clusters that produced it, in the
+    /// clustering where that share is largest: at least [`precision`](Self::precision); the
+    /// precision filter's measure (a product split over several clusters of one clustering
+    /// is not held against a fingerprint that all of them produced). Absent in files
+    /// written before it existed (read as 0).
+    #[serde(default)]
+    pub source_precision: f64,
     /// Draws whose (sanitized) pattern became this fingerprint, over all sources.
     pub draws: usize,
     /// Every cluster whose draws produced it (pooled over clusterings).
@@ -148,7 +156,23 @@ impl ValidFingerprintParams {
     }
 
     /// Generates fingerprints for the configured headers of HTTP `banners`
-    /// (raw response heads), from one or more clusterings of them.
+    /// (raw response heads), from one or more clusterings of them: the
+    /// fingerprints kept by [`generate_all`](Self::generate_all).
+    ///
+    /// # Errors
+    ///
+    /// As [`generate_all`](Self::generate_all).
+    pub fn generate<B: AsRef<[u8]>>(
+        &self,
+        banners: &[B],
+        clusterings: &[Clustering],
+    ) -> Result<Vec<Fingerprint>> {
+        Ok(self.generate_all(banners, clusterings)?.kept)
+    }
+
+    /// Generates fingerprints for the configured headers of HTTP `banners`
+    /// (raw response heads), from one or more clusterings of them, and says
+    /// which were dropped and why.
     ///
     /// For every clustering, cluster, header and occurrence index `o` of the
     /// header (the `o`-th `Set-Cookie` line, say), the pool is the cluster's
@@ -158,45 +182,92 @@ impl ValidFingerprintParams {
     /// sanitized against their samples, pooled over all clusterings and
     /// deduplicated, near-duplicates collapsed, bare patterns dropped, and
     /// each result scored against every banner: support and precision
-    /// relative to the best of the clusters that produced it.
+    /// relative to the best of the clusters that produced it. Last, the
+    /// generic ones are dropped with their reason (too little informative
+    /// literal text, precision below the threshold, the same banners as a
+    /// more specific one: see [`DropReason`](crate::DropReason)).
     ///
-    /// Output order: by header (as configured), then precision, support and
-    /// regex, descending-descending-ascending.
+    /// With [`all_headers`](crate::FingerprintParams::all_headers), every
+    /// header carried by at least that share of some cluster's members is
+    /// fingerprinted too (after the configured ones, by name), each only in
+    /// the clusters where it reaches that share (the configured ones in all).
+    ///
+    /// Output order of the kept fingerprints: by header (configured, then
+    /// discovered), then precision, support and regex,
+    /// descending-descending-ascending; dropped ones by header, in the order
+    /// of the rules.
+    ///
+    /// ```
+    /// use lcs_fingerprint::{Clustering, DropReason, FingerprintParams};
+    ///
+    /// // One cluster of a product with a distinctive cookie, another with the same path.
+    /// let banners: Vec<String> = (0..20u64)
+    ///     .map(|i| {
+    ///         let id = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ///         let name = if i < 10 { "acme_sess" } else { "zz" };
+    ///         format!("HTTP/1.1 200 OK\r\nSet-Cookie: {name}{id:x}=1; path=/; HttpOnly\r\n\r\n")
+    ///     })
+    ///     .collect();
+    /// let clusters = Clustering { name: "0.05".into(), labels: (0..20).map(|i| Some(i / 10)).collect() };
+    /// let out = FingerprintParams::default().headers(["Set-Cookie"]).seed(3).generate_all(&banners, &[clusters])?;
+    /// assert!(out.kept.iter().any(|f| f.regex.starts_with("^acme_sess")), "{out:#?}");
+    /// // Cluster 1 shares nothing but its attributes: nothing of it is kept.
+    /// assert!(out.kept.iter().all(|f| f.cluster == 0), "{out:#?}");
+    /// assert!(out.dropped.iter().any(|d| matches!(d.reason, DropReason::ShortLiteral { .. })), "{out:#?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
     /// [`Error::LabelCount`] when a clustering's labels do not line up with
     /// `banners`; [`Error::Regex`] if a pattern exceeds the regex size limit.
-    pub fn generate<B: AsRef<[u8]>>(
+    pub fn generate_all<B: AsRef<[u8]>>(
         &self,
         banners: &[B],
         clusterings: &[Clustering],
-    ) -> Result<Vec<Fingerprint>> {
-        for c in clusterings {
-            if c.labels.len() != banners.len() {
-                return Err(Error::LabelCount {
-                    clustering: c.name.clone(),
-                    labels: c.labels.len(),
-                    banners: banners.len(),
-                });
-            }
-        }
-        // values[h][i]: the values of header h in banner i.
+    ) -> Result<Generated> {
+        check_label_counts(clusterings, banners.len())?;
         let parsed: Vec<HttpBanner<'_>> = banners
             .iter()
             .map(|b| HttpBanner::parse(b.as_ref()))
             .collect();
-        let values: Vec<Vec<Vec<&[u8]>>> = self
-            .headers
-            .iter()
-            .map(|h| parsed.iter().map(|p| p.get_all(h).collect()).collect())
-            .collect();
-        let mut out = Vec::new();
-        for (hi, header) in self.headers.iter().enumerate() {
-            let pooled = self.pool_header(header, hi, &values[hi], clusterings);
-            out.extend(self.score(header, &values[hi], clusterings, pooled)?);
+        let mut headers = self.headers.clone();
+        if let Some(share) = self.header_share {
+            for h in discover_headers(&parsed, clusterings, share, self.min_samples) {
+                if !headers.iter().any(|x| x.eq_ignore_ascii_case(&h)) {
+                    headers.push(h);
+                }
+            }
+        }
+        let mut out = Generated::default();
+        for (hi, header) in headers.iter().enumerate() {
+            // values[i]: the values of the header in banner i.
+            let values: Vec<Vec<&[u8]>> =
+                parsed.iter().map(|p| p.get_all(header).collect()).collect();
+            self.generate_values(header, hi, &values, clusterings, &mut out)?;
         }
         Ok(out)
+    }
+
+    /// Pooling, scoring and the rules for the values of one header (or one text field).
+    pub(crate) fn generate_values(
+        &self,
+        header: &str,
+        hi: usize,
+        values: &[Vec<&[u8]>],
+        clusterings: &[Clustering],
+        out: &mut Generated,
+    ) -> Result<()> {
+        let pooled = self.pool_header(header, hi, values, clusterings);
+        let candidates = self.score(header, values, clusterings, pooled)?;
+        filter::select(
+            candidates,
+            self.min_literal_bytes,
+            self.min_precision,
+            self.dedup,
+            out,
+        );
+        Ok(())
     }
 
     /// Draws, raw patterns, sanitizing and pooling for one header.
@@ -220,6 +291,15 @@ impl ValidFingerprintParams {
                 }
             }
             for (&label, m) in &members {
+                let configured = self.headers.iter().any(|h| h.eq_ignore_ascii_case(header));
+                if let Some(share) = self.header_share
+                    && !configured
+                {
+                    let with = m.iter().filter(|&&i| !values[i].is_empty()).count();
+                    if (with as f64) < share * m.len() as f64 {
+                        continue;
+                    }
+                }
                 let max_occ = m.iter().map(|&i| values[i].len()).max().unwrap_or(0);
                 for occ in 0..max_occ.min(self.max_occurrences) {
                     let pool: Vec<&'a [u8]> = m
@@ -297,7 +377,16 @@ impl ValidFingerprintParams {
         values: &[Vec<&[u8]>],
         clusterings: &[Clustering],
         pooled: Vec<(Pattern, Pooled<'_>)>,
-    ) -> Result<Vec<Fingerprint>> {
+    ) -> Result<Vec<Candidate>> {
+        let syntax = if self.is_cookie(header) {
+            Syntax::Cookie
+        } else if crate::text::is_text_field(header) {
+            Syntax::Text
+        } else if Syntax::is_auth(header) {
+            Syntax::Auth
+        } else {
+            Syntax::Plain
+        };
         // Distinct values -> banners that carry them.
         let mut distinct: HashMap<&[u8], Vec<u32>> = HashMap::new();
         for (i, vs) in values.iter().enumerate() {
@@ -352,15 +441,35 @@ impl ValidFingerprintParams {
             let Some((support, ci, label)) = best else {
                 continue;
             };
+            // Support in the union of its source clusters, per clustering: the largest.
+            let mut union_support = support;
+            // (sources in that clustering, its clusters)
+            let mut spread = (1, sizes[ci].len());
+            let mut by_clustering: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+            for &(ci, label) in &entry.sources {
+                by_clustering.entry(ci).or_default().push(label);
+            }
+            for (ci, labels) in &by_clustering {
+                let n = matched
+                    .iter()
+                    .filter(|&&i| {
+                        clusterings[*ci].labels[i as usize].is_some_and(|l| labels.contains(&l))
+                    })
+                    .count();
+                if n > union_support || (n == union_support && labels.len() > spread.0) {
+                    spread = (labels.len(), sizes[*ci].len());
+                }
+                union_support = union_support.max(n);
+            }
             let precision = if matched.is_empty() {
                 0.0
             } else {
                 support as f64 / matched.len() as f64
             };
-            if precision < self.min_precision {
-                continue;
-            }
-            out.push(Fingerprint {
+            let samples: Vec<&[u8]> = entry.samples.iter().copied().collect();
+            let mut matched_sorted = matched.clone();
+            matched_sorted.sort_unstable();
+            let fingerprint = Fingerprint {
                 header: header.to_owned(),
                 regex: pattern.regex(),
                 clustering: clusterings[ci].name.clone(),
@@ -369,6 +478,11 @@ impl ValidFingerprintParams {
                 cluster_size: sizes[ci].get(&label).copied().unwrap_or(0),
                 matched: matched.len(),
                 precision,
+                source_precision: if matched.is_empty() {
+                    0.0
+                } else {
+                    union_support as f64 / matched.len() as f64
+                },
                 draws: entry.draws,
                 sources: entry
                     .sources
@@ -384,9 +498,19 @@ impl ValidFingerprintParams {
                     .take(self.max_examples)
                     .map(|s| bannerlm_base::escape_bytes(s))
                     .collect(),
+            };
+            out.push(Candidate {
+                fingerprint,
+                informative: filter::informative_bytes(&pattern, &samples, syntax),
+                literal_len: pattern.literal_len(),
+                exact: pattern.is_exact(),
+                sources: spread.0,
+                clusters: spread.1,
+                matched: matched_sorted,
             });
         }
         out.sort_by(|a, b| {
+            let (a, b) = (&a.fingerprint, &b.fingerprint);
             b.precision
                 .total_cmp(&a.precision)
                 .then(b.support.cmp(&a.support))
@@ -394,6 +518,70 @@ impl ValidFingerprintParams {
         });
         Ok(out)
     }
+}
+
+/// Header names carried by at least `share` of the members of some cluster (of at least
+/// `min_members` members) of some clustering, spelled as first seen, sorted by lowercase name.
+/// [`Error::LabelCount`] unless every clustering has one label per banner.
+pub(crate) fn check_label_counts(clusterings: &[Clustering], banners: usize) -> Result<()> {
+    for c in clusterings {
+        if c.labels.len() != banners {
+            return Err(Error::LabelCount {
+                clustering: c.name.clone(),
+                labels: c.labels.len(),
+                banners,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn discover_headers(
+    parsed: &[HttpBanner<'_>],
+    clusterings: &[Clustering],
+    share: f64,
+    min_members: usize,
+) -> Vec<String> {
+    // Per banner: its distinct lowercase header names.
+    let names: Vec<BTreeSet<String>> = parsed
+        .iter()
+        .map(|p| {
+            p.headers()
+                .iter()
+                .map(|h| String::from_utf8_lossy(h.name).to_ascii_lowercase())
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .collect();
+    let mut spelling: BTreeMap<String, String> = BTreeMap::new();
+    for p in parsed {
+        for h in p.headers() {
+            let name = String::from_utf8_lossy(h.name).into_owned();
+            spelling.entry(name.to_ascii_lowercase()).or_insert(name);
+        }
+    }
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    for c in clusterings {
+        let mut size: HashMap<usize, usize> = HashMap::new();
+        let mut counts: HashMap<(usize, &str), usize> = HashMap::new();
+        for (i, l) in c.labels.iter().enumerate() {
+            let Some(l) = l else { continue };
+            *size.entry(*l).or_default() += 1;
+            for n in &names[i] {
+                *counts.entry((*l, n.as_str())).or_default() += 1;
+            }
+        }
+        for ((l, n), k) in counts {
+            let m = size.get(&l).copied().unwrap_or(0);
+            if m >= min_members && k as f64 >= share * m as f64 {
+                found.insert(n.to_owned());
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|n| spelling.get(&n).cloned())
+        .collect()
 }
 
 /// SplitMix64 over the parts: a well-spread seed per (clustering, cluster, header, occurrence).
@@ -531,6 +719,13 @@ mod tests {
             d().max_examples(0).check(),
             Err(ParamsError::MaxExamples)
         ));
+        for bad in [0.0, -0.1, 1.5, f64::NAN] {
+            assert!(matches!(
+                d().all_headers(Some(bad)).check(),
+                Err(ParamsError::HeaderShare(_))
+            ));
+        }
+        assert!(d().all_headers(Some(1.0)).check().is_ok());
         let err = d().k(0).generate(&[b"x"], &[]).map(|_| ());
         assert!(matches!(err, Err(Error::Params(ParamsError::K(0)))));
     }
@@ -709,6 +904,63 @@ mod tests {
             .map(|l| serde_json::from_slice(l).expect("json"))
             .collect();
         assert_eq!(back, fps);
+    }
+
+    /// Issue 25, "done means": no emitted fingerprint below the precision threshold, no two
+    /// of one header matching the same banners; every dropped one has its reason; all
+    /// headers on request add the headers a cluster carries (here `Content-Length`, whose
+    /// digits give no literal, and nothing generic from it).
+    #[test]
+    fn nothing_generic_is_emitted() {
+        let (banners, clusterings) = corpus();
+        let params = FingerprintParams::default().k(5).n_draws(20).seed(1);
+        let out = params
+            .generate_all(&banners, &clusterings)
+            .expect("generates");
+        assert!(!out.kept.is_empty());
+        let mut sets: BTreeSet<(String, Vec<usize>)> = BTreeSet::new();
+        for f in &out.kept {
+            assert!(f.source_precision >= crate::DEFAULT_MIN_PRECISION, "{f:?}");
+            assert!(f.source_precision >= f.precision, "{f:?}");
+            let re = compile_regex(&f.regex).expect("compiles");
+            let matched: Vec<usize> = banners
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| {
+                    HttpBanner::parse(b)
+                        .get_all(&f.header)
+                        .any(|v| re.is_match(v))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(matched.len(), f.matched, "{f:?}");
+            assert!(sets.insert((f.header.clone(), matched)), "duplicate {f:?}");
+        }
+        // Without the rules, more come out; the difference is exactly the dropped ones.
+        let all = FingerprintParams::default()
+            .k(5)
+            .n_draws(20)
+            .seed(1)
+            .min_precision(0.0)
+            .min_literal_bytes(0)
+            .dedup(false)
+            .generate_all(&banners, &clusterings)
+            .expect("generates");
+        assert!(all.dropped.is_empty());
+        assert_eq!(all.kept.len(), out.kept.len() + out.dropped.len());
+        let every = params
+            .clone()
+            .all_headers(Some(0.5))
+            .generate_all(&banners, &clusterings)
+            .expect("generates");
+        assert!(every.kept.len() >= out.kept.len());
+        assert!(
+            every
+                .kept
+                .iter()
+                .all(|f| !f.header.eq_ignore_ascii_case("Content-Length")),
+            "{every:#?}"
+        );
     }
 
     #[test]

@@ -42,22 +42,43 @@ It does not depend on the model.
 - [`ClusterLabels`]: a lenient reader of cluster-label JSONL; output as
   JSONL ([`write_jsonl`]) or as a Recog XML database ([`to_recog`], through
   `recog-compat`).
+- Nothing generic ([`DropReason`]): what a person would drop is dropped and
+  kept aside with the reason ([`Generated::dropped`]): patterns with fewer than
+  [`DEFAULT_MIN_LITERAL_BYTES`] informative literal bytes (letters and digits
+  outside cookie attributes and authentication syntax, [`AUTH_SYNTAX`]; so
+  `ath=/;\x20`, `/(?:;.*)?$` and `\x20realm="` go), values produced by more
+  than half of a clustering's clusters (`^keep\-alive$`), precision below
+  [`DEFAULT_MIN_PRECISION`] (`^Apache` at 17%), and, of the patterns of one
+  header that match the same banners, all but the most specific (the
+  near-duplicates of different epsilons). No two emitted fingerprints of one
+  header match the same set of banners.
+- Every header on request ([`FingerprintParams::all_headers`]): every header
+  carried by at least a share of a cluster's members, as the paper did.
+- Text protocols ([`ValidFingerprintParams::generate_text`]): SSH, FTP, SMTP,
+  Telnet, POP3, IMAP and NNTP greetings as Recog matches them
+  ([`recog_compat::banner_input`]), field `ssh.banner` etc. ([`text_field`]),
+  exported for Recog's `ssh_banners.xml`... ([`to_recog`]) and compared with
+  it ([`compare_text_with_recog`]).
 - [`score_fingerprints`]: each fingerprint's majority product and its share
-  among the fingerprint's matches, against known products ([`FingerprintScore`]).
+  among the fingerprint's matches, against known products ([`FingerprintScore`]);
+  [`product_coverage`]: the share of products covered by a precise fingerprint.
 
 # API
 
 - Generation: [`FingerprintParams`] -> [`FingerprintParams::check`] ->
-  [`ValidFingerprintParams`] (`generate`, `pattern`, `raw_pattern`), with
+  [`ValidFingerprintParams`] (`generate`, `generate_all` -> [`Generated`] with
+  [`DroppedFingerprint`]s, `generate_text`, `pattern`, `raw_pattern`), with
   [`Method`]; inputs [`Clustering`] (or [`ClusterLabels`] read from JSONL),
   outputs [`Fingerprint`] with [`ClusterRef`]s; [`write_jsonl`], [`read_jsonl`];
   [`FingerprintSummary`].
 - Pieces and patterns: [`CommonPieces`], [`PieceFinder`], [`Piece`];
   [`Pattern`], [`Token`], [`compile_regex`];
   [`DEFAULT_COOKIE_ATTRIBUTES`].
-- Recog: [`to_recog`], [`recog_matches`]; [`compare_with_recog`] ->
-  [`RecogComparison`] of [`HeaderRecovery`] digests.
-- Scoring against known products: [`score_fingerprints`], [`FingerprintScore`].
+- Recog: [`to_recog`], [`recog_matches`]; [`compare_with_recog`] and
+  [`compare_text_with_recog`] -> [`RecogComparison`] of [`HeaderRecovery`] digests.
+- Text fields: [`text_field`], [`is_text_field`], [`text_database`], [`field_values`].
+- Scoring against known products: [`score_fingerprints`], [`FingerprintScore`],
+  [`product_coverage`], [`ProductCoverage`].
 - Errors: [`Error`], [`ParamsError`], [`Result`].
 
 # Example: common pieces and a regex
@@ -105,6 +126,7 @@ None: the crate has no optional features.
 mod compare;
 mod difflib;
 mod error;
+mod filter;
 mod generate;
 mod labels;
 mod params;
@@ -113,14 +135,20 @@ mod pieces;
 mod recog;
 mod sanitize;
 mod score;
+mod text;
 
 pub use compare::{FingerprintSummary, HeaderRecovery, RecogComparison, compare_with_recog};
 pub use error::{Error, ParamsError, Result};
+pub use filter::{AUTH_SYNTAX, DropReason, DroppedFingerprint, Generated, TEXT_SYNTAX};
 pub use generate::{ClusterRef, Clustering, Fingerprint, read_jsonl, write_jsonl};
 pub use labels::ClusterLabels;
-pub use params::{FingerprintParams, Method, ValidFingerprintParams};
+pub use params::{
+    DEFAULT_MIN_LITERAL_BYTES, DEFAULT_MIN_PRECISION, FingerprintParams, Method,
+    ValidFingerprintParams,
+};
 pub use pattern::{Pattern, Token, compile_regex};
 pub use pieces::{CommonPieces, Piece, PieceFinder};
 pub use recog::{recog_matches, to_recog};
 pub use sanitize::DEFAULT_COOKIE_ATTRIBUTES;
-pub use score::{FingerprintScore, score_fingerprints};
+pub use score::{FingerprintScore, ProductCoverage, product_coverage, score_fingerprints};
+pub use text::{compare_text_with_recog, field_values, is_text_field, text_database, text_field};

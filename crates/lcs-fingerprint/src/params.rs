@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ParamsError, Result};
+use crate::filter::Generated;
 use crate::generate::{Clustering, Fingerprint};
 use crate::sanitize::DEFAULT_COOKIE_ATTRIBUTES;
 
@@ -47,6 +48,8 @@ pub struct FingerprintParams(ValidFingerprintParams);
 
 /// Checked parameters of fingerprint generation (getters only).
 #[derive(Debug, Clone, PartialEq)]
+// Independent on/off switches of the sanitizer and the filter.
+#[allow(clippy::struct_excessive_bools)]
 pub struct ValidFingerprintParams {
     pub(crate) headers: Vec<String>,
     pub(crate) k: usize,
@@ -64,12 +67,28 @@ pub struct ValidFingerprintParams {
     pub(crate) max_examples: usize,
     pub(crate) max_occurrences: usize,
     pub(crate) max_value_len: usize,
+    pub(crate) min_literal_bytes: usize,
+    pub(crate) dedup: bool,
+    pub(crate) header_share: Option<f64>,
 }
+
+/// Default [`FingerprintParams::min_precision`]: a fingerprint must find at least 40% of
+/// the banners it matches in the clusters it was made for. The generic patterns of issue 25
+/// measured 17% (`^Apache`) to 37% (cookie path fragments) on scan data bannerlm did not
+/// generate; on scan-sim, product-specific patterns of products that clustering spreads
+/// over clusters of other products measure 45% and more (`^GoAhead\-`, `^ZM_LOGIN_CSRF=`).
+pub const DEFAULT_MIN_PRECISION: f64 = 0.4;
+
+/// Default [`FingerprintParams::min_literal_bytes`]: informative literal bytes (letters and
+/// digits outside the header's syntax) a fingerprint needs.
+pub const DEFAULT_MIN_LITERAL_BYTES: usize = 4;
 
 impl Default for FingerprintParams {
     /// The paper's settings: Server, Set-Cookie and WWW-Authenticate; 100
     /// draws of 10 values; pieces of at least 5 bytes; the k-string LCS
-    /// method; all sanitizing on; no precision filter.
+    /// method; all sanitizing on; nothing generic: at least
+    /// [`DEFAULT_MIN_LITERAL_BYTES`] informative literal bytes, precision at
+    /// least [`DEFAULT_MIN_PRECISION`], duplicates dropped.
     fn default() -> Self {
         Self(ValidFingerprintParams {
             headers: ["Server", "Set-Cookie", "WWW-Authenticate"]
@@ -89,10 +108,13 @@ impl Default for FingerprintParams {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
-            min_precision: 0.0,
+            min_precision: DEFAULT_MIN_PRECISION,
             max_examples: 3,
             max_occurrences: 8,
             max_value_len: 1024,
+            min_literal_bytes: DEFAULT_MIN_LITERAL_BYTES,
+            dedup: true,
+            header_share: None,
         })
     }
 }
@@ -184,7 +206,11 @@ impl FingerprintParams {
         self
     }
 
-    /// Drop fingerprints whose precision is below this (default 0: keep all).
+    /// Drop fingerprints whose precision ([`Fingerprint::source_precision`]:
+    /// the share of the banners it matches that lie in the clusters that
+    /// produced it) is below this
+    /// (default [`DEFAULT_MIN_PRECISION`]; 0 keeps all), with
+    /// [`DropReason::LowPrecision`](crate::DropReason::LowPrecision). In `[0, 1]`.
     pub fn min_precision(mut self, p: f64) -> Self {
         self.0.min_precision = p;
         self
@@ -211,6 +237,50 @@ impl FingerprintParams {
     /// docs/performance-history.md, "Growth with k and with value length"). At least 1.
     pub fn max_value_len(mut self, n: usize) -> Self {
         self.0.max_value_len = n;
+        self
+    }
+
+    /// Drop fingerprints with fewer informative literal bytes than this
+    /// (letters and digits outside the header's syntax: cookie attributes,
+    /// authentication scheme and parameter names; see
+    /// [`DropReason::ShortLiteral`](crate::DropReason::ShortLiteral)); a
+    /// pattern that spells its values out whole, with at least one
+    /// informative byte, is exempt.
+    /// Default [`DEFAULT_MIN_LITERAL_BYTES`]; 0 keeps all.
+    pub fn min_literal_bytes(mut self, n: usize) -> Self {
+        self.0.min_literal_bytes = n;
+        self
+    }
+
+    /// Of the fingerprints of one header that match the same set of banners,
+    /// keep only the most specific (default on; see
+    /// [`DropReason::Duplicate`](crate::DropReason::Duplicate)).
+    pub fn dedup(mut self, on: bool) -> Self {
+        self.0.dedup = on;
+        self
+    }
+
+    /// Fingerprint every header carried by at least `share` of a cluster's
+    /// members (as the paper did), besides the configured ones; each such
+    /// header is fingerprinted only in the clusters where it reaches that
+    /// share (the configured ones in every cluster). `None` (the default): the
+    /// configured headers only. In `(0, 1]`.
+    ///
+    /// ```
+    /// use lcs_fingerprint::{Clustering, FingerprintParams};
+    ///
+    /// let banners: Vec<String> = (0..12)
+    ///     .map(|i| format!("HTTP/1.1 200 OK\r\nServer: Acme/1.{i}\r\nX-Acme-Node: node-{}\r\n\r\n", i * 7919))
+    ///     .collect();
+    /// let clusters = [Clustering { name: "0.05".into(), labels: vec![Some(0); 12] }];
+    /// let server_only = FingerprintParams::default().generate(&banners, &clusters)?;
+    /// assert!(server_only.iter().all(|f| f.header == "Server"));
+    /// let all = FingerprintParams::default().all_headers(Some(0.5)).generate(&banners, &clusters)?;
+    /// assert!(all.iter().any(|f| f.header == "X-Acme-Node" && f.regex == "^node\\-"), "{all:#?}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn all_headers(mut self, share: Option<f64>) -> Self {
+        self.0.header_share = share;
         self
     }
 
@@ -255,6 +325,11 @@ impl FingerprintParams {
         if p.max_value_len == 0 {
             return Err(ParamsError::MaxValueLen);
         }
+        if let Some(share) = p.header_share
+            && !(share > 0.0 && share <= 1.0)
+        {
+            return Err(ParamsError::HeaderShare(share));
+        }
         Ok(p)
     }
 
@@ -270,6 +345,21 @@ impl FingerprintParams {
         clusterings: &[Clustering],
     ) -> Result<Vec<Fingerprint>> {
         self.check_ref()?.generate(banners, clusterings)
+    }
+
+    /// Validates, then generates with the dropped fingerprints (see
+    /// [`ValidFingerprintParams::generate_all`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Params`](crate::Error::Params) for invalid parameters, else as
+    /// [`ValidFingerprintParams::generate_all`].
+    pub fn generate_all<B: AsRef<[u8]>>(
+        &self,
+        banners: &[B],
+        clusterings: &[Clustering],
+    ) -> Result<Generated> {
+        self.check_ref()?.generate_all(banners, clusterings)
     }
 }
 
@@ -337,5 +427,18 @@ impl ValidFingerprintParams {
     /// Longest value drawn.
     pub fn max_value_len(&self) -> usize {
         self.max_value_len
+    }
+    /// Fewest informative literal bytes.
+    pub fn min_literal_bytes(&self) -> usize {
+        self.min_literal_bytes
+    }
+    /// Whether duplicates (same matched banners) are dropped.
+    pub fn dedup(&self) -> bool {
+        self.dedup
+    }
+    /// The share of a cluster's members a header needs to be fingerprinted, when every
+    /// header is.
+    pub fn all_headers(&self) -> Option<f64> {
+        self.header_share
     }
 }

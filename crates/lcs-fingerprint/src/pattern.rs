@@ -116,6 +116,12 @@ impl Pattern {
     /// character. Compile it with [`Pattern::compile`]'s flags: byte
     /// semantics (Unicode off) and `.` matching `\n`.
     pub fn regex(&self) -> String {
+        self.render(false)
+    }
+
+    /// The regex, with each literal in a capture group of its own (groups
+    /// 1, 2, ... in literal order) and versions non-capturing.
+    fn render(&self, literal_groups: bool) -> String {
         let mut s = String::new();
         let n = self.tokens.len();
         if self.tokens.first() != Some(&Token::Gap) {
@@ -124,6 +130,11 @@ impl Pattern {
         let mut named_version = false;
         for (i, t) in self.tokens.iter().enumerate() {
             match t {
+                Token::Lit(l) if literal_groups => {
+                    s.push('(');
+                    escape_into(&mut s, l);
+                    s.push(')');
+                }
                 Token::Lit(l) => escape_into(&mut s, l),
                 Token::Gap => {
                     if i != 0 && i + 1 != n {
@@ -131,7 +142,7 @@ impl Pattern {
                     }
                 }
                 Token::Version => {
-                    if named_version {
+                    if named_version || literal_groups {
                         s.push_str(r"[0-9]+(?:\.[0-9]+)*(?:[a-z]+[0-9]*)?");
                     } else {
                         named_version = true;
@@ -147,6 +158,25 @@ impl Pattern {
             s.push('$');
         }
         s
+    }
+
+    /// Where each literal of the pattern lies in `value` (byte ranges, in
+    /// literal order), as the regex matches it; `None` when it does not.
+    pub(crate) fn literal_spans(&self, value: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+        let re = compile_regex(&self.render(true)).ok()?;
+        let caps = re.captures(value)?;
+        Some(caps.iter().skip(1).flatten().map(|m| m.range()).collect())
+    }
+
+    /// Whether the pattern spells its values out whole: anchored at both
+    /// ends, made of literals, versions and digit runs only (no gap, no
+    /// cookie value or tail), such as `^nginx$` or `^Boa/(version)$`.
+    pub fn is_exact(&self) -> bool {
+        !self.tokens.is_empty()
+            && self
+                .tokens
+                .iter()
+                .all(|t| matches!(t, Token::Lit(_) | Token::Version | Token::Digits))
     }
 
     /// Compiles [`Pattern::regex`] with the linear-time `regex` crate.

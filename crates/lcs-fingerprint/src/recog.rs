@@ -20,7 +20,9 @@ pub fn recog_matches(header: &str) -> String {
 }
 
 /// The fingerprints of `header` as a Recog database (`matches` from
-/// [`recog_matches`], protocol `http`), ready for
+/// [`recog_matches`], protocol `http`; for a text protocol's field such as `ssh.banner`
+/// ([`text_field`](crate::text_field)), `matches` is the field and the protocol its own, as
+/// in Recog's `ssh_banners.xml`), ready for
 /// [`ExportDatabase::to_xml`](recog_compat::ExportDatabase::to_xml) or
 /// [`write`](recog_compat::ExportDatabase::write).
 ///
@@ -62,9 +64,13 @@ pub fn to_recog(
     fingerprints: &[Fingerprint],
     header: &str,
 ) -> Result<recog_compat::ExportDatabase> {
+    let (matches, protocol) = match crate::text::field_protocol(header) {
+        Some((protocol, _)) => (header.to_ascii_lowercase(), protocol.to_owned()),
+        None => (recog_matches(header), "http".to_owned()),
+    };
     let mut out = recog_compat::ExportDatabase {
-        matches: recog_matches(header),
-        protocol: "http".to_owned(),
+        matches,
+        protocol,
         database_type: "service".to_owned(),
         ..Default::default()
     };

@@ -5,7 +5,8 @@
 //! files of Ruby regular expressions with example banners and the params each
 //! must yield. This crate is the last stage of the bannerlm pipeline
 //! (`lcs-fingerprint` → **`recog-compat`**) and depends on nothing but
-//! `regex`, `fancy-regex`, `quick-xml`, `base64`, `memchr` and `bannerlm-base`.
+//! `regex`, `regex-syntax`, `aho-corasick`, `fancy-regex`, `quick-xml`, `base64`, `memchr` and
+//! `bannerlm-base`.
 //!
 //! # API
 //!
@@ -29,7 +30,8 @@
 //!   backtracking features, which go to `fancy-regex` under a backtrack limit.
 //! - **Match** ([`Matcher`]): Recog's `Nizer` semantics (first fingerprint in
 //!   file order wins; params with captures, `{interpolation}`, `_tmp.` removal),
-//!   with a `RegexSet` prefilter over the whole database.
+//!   with a literal prefilter over the whole database (one Aho-Corasick pass picks the
+//!   few fingerprints whose required literals occur; only those are run, in file order).
 //! - **Directories** ([`RecogSet`], [`banner_input`]): all databases in
 //!   Recog's preference order, and which database and text to match for a
 //!   raw service banner.
@@ -104,6 +106,8 @@ mod error;
 mod export;
 mod flags;
 mod matcher;
+mod prefilter;
+mod runner;
 mod set;
 mod translate;
 mod verify;

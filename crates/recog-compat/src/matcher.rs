@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use crate::db::{Database, Fingerprint};
 use crate::error::{Error, Result};
 use crate::flags::Flags;
+use crate::prefilter::LiteralPrefilter;
+use crate::runner::{CapturesRef, Runner};
 use crate::translate::{Engine, translate};
 
 /// The longest chain of fixed params that interpolate one another (`p1 = "{p0}"`,
@@ -24,14 +26,14 @@ pub const MAX_INTERPOLATED_LEN: usize = 64 * 1024;
 /// Options for compiling patterns. Build with [`MatcherBuilder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatcherOptions {
-    /// Use a `RegexSet` over the linear-time patterns to find candidates.
+    /// Find candidate fingerprints with the literal prefilter (one Aho-Corasick pass over
+    /// the literals each linear-time pattern requires) instead of running every pattern.
+    /// Either way the first match in file order is the answer.
     pub prefilter: bool,
     /// Backtracking steps a `fancy-regex` pattern may take per match attempt.
     pub backtrack_limit: usize,
     /// Compiled size limit per regex, in bytes (`regex::RegexBuilder::size_limit`).
     pub size_limit: usize,
-    /// Patterns per `RegexSet` chunk of the prefilter.
-    pub set_chunk: usize,
 }
 
 impl Default for MatcherOptions {
@@ -40,7 +42,6 @@ impl Default for MatcherOptions {
             prefilter: true,
             backtrack_limit: 100_000,
             size_limit: 10 << 20,
-            set_chunk: 64,
         }
     }
 }
@@ -84,7 +85,7 @@ impl MatcherBuilder {
         Self::default()
     }
 
-    /// Turns the `RegexSet` prefilter on or off.
+    /// Turns the literal prefilter on or off (off: every pattern is run, in file order).
     pub fn prefilter(mut self, yes: bool) -> Self {
         self.opts.prefilter = yes;
         self
@@ -102,12 +103,6 @@ impl MatcherBuilder {
         self
     }
 
-    /// Sets how many patterns go into one `RegexSet` (must be > 0).
-    pub fn set_chunk(mut self, n: usize) -> Self {
-        self.opts.set_chunk = n;
-        self
-    }
-
     /// The options, once validated (every build starts here).
     ///
     /// # Errors
@@ -119,9 +114,6 @@ impl MatcherBuilder {
         }
         if o.size_limit == 0 {
             return Err(Error::InvalidParams("size_limit must be > 0".into()));
-        }
-        if o.set_chunk == 0 {
-            return Err(Error::InvalidParams("set_chunk must be > 0".into()));
         }
         Ok(o)
     }
@@ -142,7 +134,7 @@ impl MatcherBuilder {
     /// and the errors by fingerprint index.
     ///
     /// # Errors
-    /// Only invalid options or a failure to build the prefilter.
+    /// Only invalid options.
     pub fn build_lenient(self, db: &Database) -> Result<(Matcher, Vec<(usize, Error)>)> {
         let opts = self.valid_options()?;
         let mut entries = Vec::with_capacity(db.fingerprints.len());
@@ -156,11 +148,15 @@ impl MatcherBuilder {
                 }
             };
             match CompiledPattern::new(&fp.pattern, fp.flags, &opts) {
-                Ok(re) => entries.push(Entry {
-                    index: i,
-                    re,
-                    params,
-                }),
+                Ok(re) => {
+                    let (re, factors) = Runner::new(re, opts.size_limit);
+                    entries.push(Entry {
+                        index: i,
+                        re,
+                        params,
+                        factors,
+                    });
+                }
                 Err(e) => errors.push((
                     i,
                     Error::Fingerprint {
@@ -171,11 +167,13 @@ impl MatcherBuilder {
                 )),
             }
         }
-        let prefilter = if opts.prefilter {
-            Some(Prefilter::new(&entries, &opts)?)
-        } else {
-            None
-        };
+        let prefilter = opts.prefilter.then(|| {
+            let factors: Vec<_> = entries.iter().map(|e| e.factors.clone()).collect();
+            LiteralPrefilter::new(&factors)
+        });
+        for e in &mut entries {
+            e.factors = Vec::new();
+        }
         Ok((
             Matcher {
                 match_key: db.match_key.clone(),
@@ -430,58 +428,10 @@ pub(crate) fn check_interpolation(
 #[derive(Debug, Clone)]
 struct Entry {
     index: usize,
-    re: CompiledPattern,
+    re: Runner,
     params: ParamSpec,
-}
-
-#[derive(Debug, Clone)]
-struct Prefilter {
-    /// `(set, entry positions of its patterns)`.
-    sets: Vec<(regex::RegexSet, Vec<usize>)>,
-}
-
-impl Prefilter {
-    fn new(entries: &[Entry], opts: &MatcherOptions) -> Result<Self> {
-        let linear: Vec<(usize, &regex::Regex)> = entries
-            .iter()
-            .enumerate()
-            .filter_map(|(i, e)| match &e.re {
-                CompiledPattern::Linear(r) => Some((i, r)),
-                CompiledPattern::Backtracking(_) => None,
-            })
-            .collect();
-        let mut sets = Vec::new();
-        for chunk in linear.chunks(opts.set_chunk) {
-            let set = regex::RegexSetBuilder::new(chunk.iter().map(|(_, r)| r.as_str()))
-                .size_limit(opts.size_limit.saturating_mul(chunk.len()).min(1 << 30))
-                .dfa_size_limit(opts.size_limit.saturating_mul(4))
-                .build()
-                .map_err(|source| Error::Regex {
-                    pattern: "<prefilter RegexSet>".into(),
-                    source,
-                })?;
-            sets.push((set, chunk.iter().map(|(i, _)| *i).collect()));
-        }
-        Ok(Prefilter { sets })
-    }
-
-    /// Marks the entries whose linear pattern matches; backtracking entries are
-    /// always candidates.
-    fn candidates(&self, text: &str, n: usize, entries: &[Entry]) -> Vec<bool> {
-        let mut hit: Vec<bool> = entries
-            .iter()
-            .map(|e| matches!(e.re, CompiledPattern::Backtracking(_)))
-            .collect();
-        hit.resize(n, false);
-        for (set, ids) in &self.sets {
-            for k in set.matches(text) {
-                if let Some(&i) = ids.get(k) {
-                    hit[i] = true;
-                }
-            }
-        }
-        hit
-    }
+    /// The prefilter's literal factors (only until the prefilter is built).
+    factors: Vec<crate::prefilter::Factor>,
 }
 
 /// A successful match: Recog's result hash.
@@ -537,7 +487,7 @@ pub struct Matcher {
     match_key: String,
     protocol: String,
     entries: Vec<Entry>,
-    prefilter: Option<Prefilter>,
+    prefilter: Option<LiteralPrefilter>,
 }
 
 /// Decodes a banner the way this crate matches it: valid UTF-8 as is, other
@@ -584,6 +534,15 @@ impl Matcher {
         (self.entries.len() - fancy, fancy)
     }
 
+    /// How many compiled fingerprints the literal prefilter can skip (those with required
+    /// literals); the others (backtracking patterns, patterns without a required literal)
+    /// are run on every banner. `None` when the prefilter is off.
+    pub fn prefiltered_count(&self) -> Option<usize> {
+        self.prefilter
+            .as_ref()
+            .map(LiteralPrefilter::filtered_count)
+    }
+
     /// The first fingerprint (in file order) that matches, like
     /// `Recog::Nizer.match`.
     ///
@@ -600,20 +559,19 @@ impl Matcher {
     /// # Errors
     /// As [`Self::best_match`].
     pub fn best_match_str(&self, text: &str) -> Result<Option<Match>> {
-        let cands = self
-            .prefilter
-            .as_ref()
-            .map(|p| p.candidates(text, self.entries.len(), &self.entries));
+        let mask = self.prefilter.as_ref().map(|p| (p, p.scan(text)));
         for (i, e) in self.entries.iter().enumerate() {
-            if cands.as_ref().is_some_and(|c| !c[i]) {
+            if let Some((p, mask)) = &mask
+                && !p.is_candidate(mask, i)
+            {
                 continue;
             }
-            // A cheap yes/no first; captures only for the fingerprint that matches.
-            if cands.is_none() && !e.re.is_match(text)? {
+            // Without the prefilter most patterns do not match: a cheap yes/no first.
+            if mask.is_none() && !e.re.is_match(text)? {
                 continue;
             }
-            if let Some(groups) = e.re.captures(text)? {
-                return self.result(e, &groups).map(Some);
+            if let Some(c) = e.re.captures(text)? {
+                return self.result(e, &c).map(Some);
             }
         }
         Ok(None)
@@ -628,8 +586,8 @@ impl Matcher {
         let mut out = Vec::new();
         for i in self.matching_entries(&text)? {
             let e = &self.entries[i];
-            if let Some(groups) = e.re.captures(&text)? {
-                out.push(self.result(e, &groups)?);
+            if let Some(c) = e.re.captures(&text)? {
+                out.push(self.result(e, &c)?);
             }
         }
         Ok(out)
@@ -646,20 +604,18 @@ impl Matcher {
     }
 
     fn matching_entries(&self, text: &str) -> Result<Vec<usize>> {
-        let cands = self
-            .prefilter
-            .as_ref()
-            .map(|p| p.candidates(text, self.entries.len(), &self.entries));
+        let mask = self.prefilter.as_ref().map(|p| (p, p.scan(text)));
         let mut out = Vec::new();
         for (i, e) in self.entries.iter().enumerate() {
-            match &cands {
-                Some(c) if !c[i] => {}
-                Some(_) if matches!(e.re, CompiledPattern::Linear(_)) => out.push(i),
-                _ => match e.re.is_match(text) {
-                    Ok(true) => out.push(i),
-                    Ok(false) | Err(Error::MatchAborted { .. }) => {}
-                    Err(other) => return Err(other),
-                },
+            if let Some((p, mask)) = &mask
+                && !p.is_candidate(mask, i)
+            {
+                continue;
+            }
+            match e.re.is_match(text) {
+                Ok(true) => out.push(i),
+                Ok(false) | Err(Error::MatchAborted { .. }) => {}
+                Err(other) => return Err(other),
             }
         }
         Ok(out)
@@ -676,13 +632,13 @@ impl Matcher {
         };
         let text = banner_text(banner);
         match e.re.captures(&text)? {
-            Some(groups) => self.result(e, &groups).map(Some),
+            Some(c) => self.result(e, &c).map(Some),
             None => Ok(None),
         }
     }
 
     /// Builds Recog's result hash (`Recog::Fingerprint#match`).
-    fn result(&self, e: &Entry, groups: &Groups) -> Result<Match> {
+    fn result(&self, e: &Entry, groups: &CapturesRef<'_>) -> Result<Match> {
         let spec = &e.params;
         let mut r: BTreeMap<String, String> = BTreeMap::new();
         r.insert("matched".into(), spec.description.clone());
@@ -690,7 +646,7 @@ impl Matcher {
             if *pos == 0 {
                 r.insert(name.clone(), value.clone());
             } else {
-                match groups.get(*pos).cloned().flatten() {
+                match groups.get(*pos) {
                     Some(v) => {
                         r.insert(name.clone(), undo_latin1(v));
                     }
@@ -737,14 +693,14 @@ fn interpolation_refs(value: &str) -> Vec<&str> {
 }
 
 /// Captures from a Latin-1-decoded banner go back to their bytes (then UTF-8, lossily).
-fn undo_latin1(v: String) -> String {
+fn undo_latin1(v: &str) -> String {
     if v.is_ascii() || v.chars().any(|c| u32::from(c) > 0xFF) {
-        return v;
+        return v.to_owned();
     }
     let bytes: Vec<u8> = v.chars().map(|c| u32::from(c) as u8).collect();
     match String::from_utf8(bytes) {
         Ok(s) => s,
-        Err(_) => v,
+        Err(_) => v.to_owned(),
     }
 }
 
@@ -857,10 +813,6 @@ mod tests {
         ));
         assert!(matches!(
             MatcherBuilder::new().size_limit(0).build(&d),
-            Err(Error::InvalidParams(_))
-        ));
-        assert!(matches!(
-            MatcherBuilder::new().set_chunk(0).build(&d),
             Err(Error::InvalidParams(_))
         ));
     }

@@ -537,3 +537,87 @@ impl Iterator for Snapshot<'_> {
         (0, Some(left))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SimConfig;
+
+    /// A catalogue of the built-in products `ids` only (their real templates).
+    fn builtin_subset(ids: &[&str]) -> Catalogue {
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../data/catalogue.json")).expect("builtin json");
+        let products: Vec<&serde_json::Value> = all["products"]
+            .as_array()
+            .expect("products")
+            .iter()
+            .filter(|p| ids.contains(&p["id"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(products.len(), ids.len());
+        let json = serde_json::json!({ "products": products }).to_string();
+        Catalogue::from_json_str(&json, "<subset>").expect("subset")
+    }
+
+    /// The banner with its true dynamic spans cut out, and the cut pieces.
+    fn split(rec: &SimRecord) -> (String, Vec<String>) {
+        let b = &rec.record.banner;
+        let (mut kept, mut pieces, mut at) = (Vec::new(), Vec::new(), 0usize);
+        for &[s, e] in &rec.truth.dynamic {
+            let (s, e) = (s as usize, e as usize);
+            kept.extend_from_slice(&b[at..s]);
+            pieces.push(String::from_utf8_lossy(&b[s..e]).into_owned());
+            at = e;
+        }
+        kept.extend_from_slice(&b[at..]);
+        (String::from_utf8_lossy(&kept).into_owned(), pieces)
+    }
+
+    /// Issue 25: the per-scan parts of SMTP, FTP and Telnet greetings (a session id, a
+    /// connection number, a tty line number) come with truth spans that cover exactly them.
+    #[test]
+    fn text_greetings_have_dynamic_parts_with_truth() {
+        let config = SimConfig {
+            hosts: 400,
+            snapshots: 2,
+            seed: 5,
+            ..SimConfig::default()
+        }
+        .check()
+        .expect("config");
+        let catalogue = builtin_subset(&["cisco-telnet", "gmail-smtp", "ws-ftp"]);
+        let sim = ScanSimulator::with_catalogue(config, Arc::new(catalogue));
+        let (mut gmail, mut wsftp, mut line, mut plain) = (0, 0, 0, 0);
+        for snap in 0..2 {
+            for rec in sim.snapshot(snap).expect("snapshot") {
+                let (static_text, pieces) = split(&rec);
+                match rec.truth.product.as_str() {
+                    "gmail-smtp" => {
+                        gmail += 1;
+                        assert_eq!(static_text, "220 mx.google.com ESMTP -. - gsmtp\r\n");
+                        assert!(pieces.iter().all(|p| {
+                            p.bytes()
+                                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                        }));
+                    }
+                    "ws-ftp" => {
+                        wsftp += 1;
+                        assert_eq!(pieces.len(), 1);
+                        assert!(pieces[0].bytes().all(|b| b.is_ascii_digit()));
+                        assert!(static_text.ends_with("()\r\n"), "{static_text}");
+                    }
+                    _ if static_text.contains(" line ") => {
+                        line += 1;
+                        assert_eq!(pieces.len(), 1, "{static_text}");
+                        assert!(pieces[0].bytes().all(|b| b.is_ascii_digit()));
+                        assert!(static_text.contains(" line  \r\n"), "{static_text}");
+                    }
+                    _ => {
+                        plain += 1;
+                        assert!(pieces.is_empty(), "{static_text}");
+                    }
+                }
+            }
+        }
+        assert!(gmail > 0 && wsftp > 0 && line > 0 && plain > 0);
+    }
+}
