@@ -417,8 +417,13 @@ impl BannerEmbedder {
     /// [`Error::Model`] ([`roberta_model::Error::TokenOutOfVocab`]) when a token id is outside
     /// the model's vocabulary;
     /// [`Error::Tensor`].
-    pub fn embed<B: AsRef<[u8]>>(&self, banners: &[B], batch_size: usize) -> Result<Array2<f32>> {
-        let prepared = self.prepare(banners.iter().map(|b| self.tokenizer.encode(b.as_ref())))?;
+    pub fn embed<B: AsRef<[u8]> + Sync>(
+        &self,
+        banners: &[B],
+        batch_size: usize,
+    ) -> Result<Array2<f32>> {
+        // Tokenized in parallel, as the chunks of `embed_records` are.
+        let prepared = self.prepare(self.tokenizer.encode_batch(banners)?.into_iter().map(Ok))?;
         let ids: Vec<Vec<u32>> = prepared.into_iter().map(|p| p.ids).collect();
         Ok(self.run(&ids, batch_size, false)?.0)
     }
@@ -428,7 +433,7 @@ impl BannerEmbedder {
     ///
     /// # Errors
     /// As [`embed`](Self::embed); [`Error::NoStabilityHead`] for a mean-pooled model.
-    pub fn embed_with_stability<B: AsRef<[u8]>>(
+    pub fn embed_with_stability<B: AsRef<[u8]> + Sync>(
         &self,
         banners: &[B],
         batch_size: usize,
@@ -436,7 +441,7 @@ impl BannerEmbedder {
         if self.pooling() != Pooling::Stability {
             return Err(Error::NoStabilityHead);
         }
-        let prepared = self.prepare(banners.iter().map(|b| self.tokenizer.encode(b.as_ref())))?;
+        let prepared = self.prepare(self.tokenizer.encode_batch(banners)?.into_iter().map(Ok))?;
         let ids: Vec<Vec<u32>> = prepared.iter().map(|p| p.ids.clone()).collect();
         let (emb, probs) = self.run(&ids, batch_size, true)?;
         let stability = prepared
