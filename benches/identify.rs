@@ -108,10 +108,15 @@ fn build_bundle(
     w.finish()?;
     let pca = PcaParams::new(8).fit(&x)?;
     let reduced = pca.transform(&x)?;
-    let fit = Hdbscan::params(5).min_samples(5).fit(&reduced)?;
     let epsilons = [0.01, 0.1];
-    let clusterings = fit.select_epsilons(&epsilons)?;
-    let prediction = fit.prediction_data(&reduced, &clusterings)?;
+    let groups: Vec<String> = records.iter().map(BannerRecord::protocol_family).collect();
+    let fit = Hdbscan::params(5).min_samples(5).check()?.fit_partitioned(
+        &reduced,
+        &groups,
+        &epsilons,
+        |_, _| {},
+    )?;
+    let (clusterings, prediction) = (fit.clusterings, fit.prediction);
     // Fingerprints from the Recog grouping (realistic regexes), named like a clustering.
     let grouping = Clustering {
         name: "recog".into(),
@@ -128,7 +133,7 @@ fn build_bundle(
         })
         .collect();
     let refs: Vec<&[u8]> = banners.iter().map(Vec::as_slice).collect();
-    let cluster_labels = label_clusters(&refs, &named, &fps, None);
+    let cluster_labels = label_clusters(&refs, &[], &named, &fps, None);
     let dir = root.join("bundle");
     BundleWriter::new()
         .snapshot("bench")

@@ -32,7 +32,7 @@ struct Args {
     /// The bundle folder the pipeline wrote (`<out>/bundle`).
     #[arg(long)]
     bundle: PathBuf,
-    /// Recog's `xml/` folder: match its HTTP header databases too.
+    /// Recog's `xml/` folder: match its HTTP header and text protocol databases too.
     #[arg(long)]
     recog: Option<PathBuf>,
     /// Fingerprints and Recog only: the model is not loaded (no clusters, no neighbours).

@@ -208,7 +208,7 @@ fn tiny_simulated_scan_through_every_stage_then_resume() {
 /// (against cluster/clusters.jsonl) agree for at least 99% of records.
 fn check_bundle(out: &Path, n_epsilons: usize) {
     use bannerlm::identify::{Identifier, IdentifyOptions};
-    use bannerlm::parse::{HttpBanner, ReadOptions, RecordReader};
+    use bannerlm::parse::{ReadOptions, RecordReader};
 
     let bundle = out.join("bundle");
     assert!(bundle.join("manifest.json").is_file());
@@ -228,6 +228,21 @@ fn check_bundle(out: &Path, n_epsilons: usize) {
         .expect("clusters")
         .align(&keys);
     assert_eq!(fitted.len(), n_epsilons);
+    // Each protocol clustered on its own: no cluster holds records of two protocols.
+    for clustering in &fitted {
+        let mut protocol_of = std::collections::HashMap::new();
+        for (label, r) in clustering.labels.iter().zip(&records) {
+            if let Some(l) = label {
+                let p = protocol_of.entry(*l).or_insert_with(|| r.protocol_family());
+                assert_eq!(
+                    *p,
+                    r.protocol_family(),
+                    "cluster {l} of {}",
+                    clustering.name
+                );
+            }
+        }
+    }
     let fps = bannerlm::fingerprint::read_jsonl(out.join("fingerprint/fingerprints.jsonl"))
         .expect("fingerprints");
     let compiled: Vec<_> = fps
@@ -241,11 +256,19 @@ fn check_bundle(out: &Path, n_epsilons: usize) {
     let (mut same_fp, mut same_cluster, mut labelled) = (0usize, vec![0usize; n_epsilons], 0usize);
     for (((key, ident), r), row) in found.iter().zip(&records).zip(0..) {
         assert_eq!(*key, r.key());
-        let http = HttpBanner::parse(&r.banner);
+        // A text protocol's record against its field's fingerprints, any other as HTTP.
+        let field = bannerlm::fingerprint::text_field(&r.protocol);
         let expect: Vec<usize> = (0..fps.len())
             .filter(|&i| {
-                http.get_all(&fps[i].header)
-                    .any(|v| compiled[i].is_match(v))
+                let header = &fps[i].header;
+                let applies = match field {
+                    Some(f) => header.eq_ignore_ascii_case(f),
+                    None => !bannerlm::fingerprint::is_text_field(header),
+                };
+                applies
+                    && bannerlm::fingerprint::field_values(header, &r.banner)
+                        .iter()
+                        .any(|v| compiled[i].is_match(v))
             })
             .collect();
         let got: Vec<usize> = ident.fingerprints.iter().map(|m| m.fingerprint).collect();

@@ -292,6 +292,7 @@ fn write_report(
         evaluation: Some(stages::read_evaluation(&out.join(paths::EVALUATION))?),
         examples: read_json(&out.join(paths::ANNOTATIONS))?,
         clusters: read_json(&out.join(paths::CLUSTER_SUMMARY))?,
+        clusters_by_protocol: read_json(&out.join(paths::CLUSTER_BY_PROTOCOL))?,
         cluster_labels: {
             let path = out.join(paths::BUNDLE).join("cluster_labels.json");
             if path.is_file() {

@@ -483,9 +483,12 @@ fn identify(
         .transform(&x)
         .map_err(Error::stage("identify"))?;
     drop(x);
+    // Each record among its own protocol's clusters.
+    let families: Vec<String> = records.iter().map(BannerRecord::protocol_family).collect();
+    let groups: Vec<Option<&str>> = families.iter().map(|f| Some(f.as_str())).collect();
     let predictions = bundle
         .prediction()
-        .predict(&reduced)
+        .predict(&reduced, &groups)
         .map_err(Error::stage("identify"))?;
     let selections = bundle.prediction().selections();
     let labels = bundle.cluster_labels();
@@ -493,9 +496,13 @@ fn identify(
     let mut identified = 0usize;
     write_with(&tracker.out.join(IDENTIFICATIONS), |w| {
         for (i, chunk) in records.chunks(256).enumerate() {
-            let banners: Vec<&[u8]> = chunk.iter().map(|r| r.banner.as_slice()).collect();
+            let given: Vec<(&[u8], Option<&str>)> = chunk
+                .iter()
+                .zip(&families[i * 256..])
+                .map(|(r, f)| (r.banner.as_slice(), Some(f.as_str())))
+                .collect();
             let ids = identifier
-                .identify_batch(&banners)
+                .identify_batch_in(&given)
                 .map_err(Error::stage("identify"))?;
             for (j, (rec, mut id)) in chunk.iter().zip(ids).enumerate() {
                 let row = i * 256 + j;

@@ -20,6 +20,8 @@ pub(crate) struct ReportData<'a> {
     pub evaluation: Option<Evaluation>,
     pub examples: Vec<AnnotatedExample>,
     pub clusters: Vec<ClusterFigures<String>>,
+    /// The figures of each protocol's own clusterings (`cluster/by-protocol.json`).
+    pub clusters_by_protocol: BTreeMap<String, Vec<ClusterFigures<String>>>,
     /// Each cluster's label per clustering (the bundle's `cluster_labels.json`), when written.
     pub cluster_labels: Vec<ClusteringLabels>,
     pub fingerprints: Vec<Fingerprint>,
@@ -296,6 +298,20 @@ fn examples(h: &mut String, d: &ReportData<'_>) {
     }
 }
 
+/// The cells of one clustering's figures: epsilon, clusters, outliers, outlier share, purity,
+/// completeness.
+fn figure_cells(c: &ClusterFigures<String>) -> String {
+    format!(
+        "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+        c.epsilon,
+        c.clusters,
+        c.outliers,
+        pct(c.outlier_share),
+        opt_pct(c.purity),
+        opt_pct(c.completeness)
+    )
+}
+
 fn clusters(h: &mut String, d: &ReportData<'_>) {
     const PAPER: [(f64, &str); 4] = [
         (0.01, "5452 / 5.86%"),
@@ -309,18 +325,23 @@ fn clusters(h: &mut String, d: &ReportData<'_>) {
             .iter()
             .find(|(e, _)| (e - c.epsilon).abs() < 1e-12)
             .map_or("", |p| p.1);
-        let _ = writeln!(
-            h,
-            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{paper}</td></tr>",
-            c.epsilon,
-            c.clusters,
-            c.outliers,
-            pct(c.outlier_share),
-            opt_pct(c.purity),
-            opt_pct(c.completeness)
-        );
+        let _ = writeln!(h, "<tr>{}<td>{paper}</td></tr>", figure_cells(c));
     }
     h.push_str("</table>\n<p class=\"note\">Purity: clustered records whose cluster's majority product is theirs. Completeness: clustered records in their product's largest cluster. Both against scan-sim's ground truth; empty on real data.</p>\n");
+    if !d.clusters_by_protocol.is_empty() {
+        h.push_str("<p>Each protocol is clustered on its own (HDBSCAN fitted on its records only), so no cluster holds records of two protocols; the table above counts all of them.</p>\n<table id=\"cluster-protocols\"><tr><th>protocol</th><th>epsilon</th><th>clusters</th><th>outliers</th><th>outlier share</th><th>purity</th><th>completeness</th></tr>\n");
+        for (protocol, figures) in &d.clusters_by_protocol {
+            for c in figures {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td>{}</tr>",
+                    escape_html(protocol),
+                    figure_cells(c)
+                );
+            }
+        }
+        h.push_str("</table>\n");
+    }
     if let Some(c) = d.clusters.last() {
         let labels = d
             .cluster_labels

@@ -42,6 +42,7 @@ pub(crate) mod paths {
     pub const REDUCED: &str = "pca/reduced.npy";
     pub const CLUSTERS: &str = "cluster/clusters.jsonl";
     pub const CLUSTER_SUMMARY: &str = "cluster/summary.json";
+    pub const CLUSTER_BY_PROTOCOL: &str = "cluster/by-protocol.json";
     pub const PREDICTION: &str = "cluster/prediction.json";
     pub const FINGERPRINTS: &str = "fingerprint/fingerprints.jsonl";
     pub const FINGERPRINT_SCORES: &str = "fingerprint/scores.json";
@@ -418,55 +419,107 @@ pub(crate) fn pca(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
     ))
 }
 
-/// HDBSCAN once, re-selected at every epsilon; clusters JSONL keyed by record.
+/// HDBSCAN once per protocol family (HTTP records never share a cluster with SSH ones),
+/// re-selected at every epsilon; clusters JSONL keyed by record, the figures of the whole and
+/// of each protocol.
 pub(crate) fn cluster(ctx: &Ctx<'_>) -> Result<(Vec<String>, serde_json::Value)> {
     let err = Ctx::stage_err::<density_cluster::Error>(Stage::Cluster);
     let x =
         embed_index::read_npy(ctx.path(paths::REDUCED)).map_err(Ctx::stage_err(Stage::Cluster))?;
-    let keys: Vec<RecordKey> = ctx
-        .embedded_records()?
-        .iter()
-        .map(|(r, _)| r.key())
-        .collect();
+    let records = ctx.embedded_records()?;
+    let keys: Vec<RecordKey> = records.iter().map(|(r, _)| r.key()).collect();
+    let groups: Vec<String> = records.iter().map(|(r, _)| r.protocol_family()).collect();
+    drop(records);
     let products: Vec<Option<String>> = super::stage::read_json(&ctx.path(paths::PRODUCTS))?;
     let params = Hdbscan::params(ctx.config.min_cluster_size)
         .min_samples(ctx.config.min_samples)
         .check()
         .map_err(Ctx::stage_err(Stage::Cluster))?;
     let bar = ctx.tracker.bar(x.nrows() as u64, "neighbours");
+    // Groups are fitted one after the other: the bar counts the rows of those done before.
+    let done_before = std::sync::Mutex::new((String::new(), 0u64, 0u64));
     let fit = params
-        .fit_with_progress(&x, |p| match p {
-            Progress::Neighbours { done, .. } => bar.set_position(done as u64),
-            Progress::SpanningTree { components } => {
-                bar.set_message(format!("{components} trees"));
+        .fit_partitioned(&x, &groups, &ctx.config.epsilons, |group, p| {
+            let Ok(mut g) = done_before.lock() else {
+                return;
+            };
+            if g.0 != group {
+                g.1 += g.2;
+                g.2 = 0;
+                group.clone_into(&mut g.0);
             }
-            _ => bar.set_message("hierarchy"),
+            match p {
+                Progress::Neighbours { done, total } => {
+                    g.2 = total as u64;
+                    bar.set_position(g.1 + done as u64);
+                    bar.set_message(group.to_owned());
+                }
+                Progress::SpanningTree { components } => {
+                    bar.set_message(format!("{group}: {components} trees"));
+                }
+                _ => bar.set_message(format!("{group}: hierarchy")),
+            }
         })
         .map_err(err)?;
     bar.finish_and_clear();
-    let clusterings = fit
-        .select_epsilons(&ctx.config.epsilons)
-        .map_err(Ctx::stage_err(Stage::Cluster))?;
+    let clusterings = &fit.clusterings;
     write_with(&ctx.path(paths::CLUSTERS), |w| {
-        density_cluster::write_jsonl(w, &keys, &clusterings).map_err(Ctx::stage_err(Stage::Cluster))
+        density_cluster::write_jsonl(w, &keys, clusterings).map_err(Ctx::stage_err(Stage::Cluster))
     })?;
     // What banner-identify needs to place new points in these clusterings (the bundle's
     // prediction.json).
-    let prediction = fit
-        .prediction_data(&x, &clusterings)
-        .map_err(Ctx::stage_err(Stage::Cluster))?;
-    write_json(&ctx.path(paths::PREDICTION), &prediction)?;
+    write_json(&ctx.path(paths::PREDICTION), &fit.prediction)?;
     let figures: Vec<ClusterFigures<String>> = clusterings
         .iter()
         .map(|c| density_cluster::cluster_figures(c.params.epsilon, &c.labels, &products))
         .collect();
     write_json(&ctx.path(paths::CLUSTER_SUMMARY), &figures)?;
+    let by_protocol = protocol_figures(&fit, &products);
+    write_json(&ctx.path(paths::CLUSTER_BY_PROTOCOL), &by_protocol)?;
     let summary =
         serde_json::to_value(&figures).map_err(|e| Error::json(paths::CLUSTER_SUMMARY, e))?;
     Ok((
-        rel(&[paths::CLUSTERS, paths::CLUSTER_SUMMARY, paths::PREDICTION]),
+        rel(&[
+            paths::CLUSTERS,
+            paths::CLUSTER_SUMMARY,
+            paths::CLUSTER_BY_PROTOCOL,
+            paths::PREDICTION,
+        ]),
         summary,
     ))
+}
+
+/// The figures of each protocol's own clusterings (its rows, its clusters numbered from 0),
+/// by protocol family.
+fn protocol_figures(
+    fit: &density_cluster::PartitionedFit,
+    products: &[Option<String>],
+) -> BTreeMap<String, Vec<ClusterFigures<String>>> {
+    fit.prediction
+        .parts()
+        .iter()
+        .map(|part| {
+            let classes: Vec<Option<String>> = part
+                .rows
+                .iter()
+                .map(|&r| products.get(r).cloned().flatten())
+                .collect();
+            let figures = fit
+                .clusterings
+                .iter()
+                .zip(&part.label_offsets)
+                .map(|(c, &offset)| {
+                    let labels: Vec<Option<usize>> = part
+                        .rows
+                        .iter()
+                        .map(|&r| c.labels[r].map(|l| l - offset))
+                        .collect();
+                    density_cluster::cluster_figures(c.params.epsilon, &labels, &classes)
+                })
+                .collect();
+            (part.group.clone(), figures)
+        })
+        .collect()
 }
 
 /// Rows of the embedded records of one protocol with their cluster labels.
@@ -762,9 +815,19 @@ pub(crate) fn bundle(
         .transpose()
         .map_err(err)?;
     let banners: Vec<&[u8]> = records.iter().map(|r| r.banner.as_slice()).collect();
-    let labels =
-        banner_identify::label_clusters(&banners, &clusterings, &fingerprints, recog.as_ref());
-    let prediction: density_cluster::PredictionData =
+    let families: Vec<String> = records
+        .iter()
+        .map(banner_parse::BannerRecord::protocol_family)
+        .collect();
+    let protocols: Vec<Option<&str>> = families.iter().map(|f| Some(f.as_str())).collect();
+    let labels = banner_identify::label_clusters(
+        &banners,
+        &protocols,
+        &clusterings,
+        &fingerprints,
+        recog.as_ref(),
+    );
+    let prediction: density_cluster::PartitionedPrediction =
         super::stage::read_json(&ctx.path(paths::PREDICTION))?;
     let pca =
         embed_index::Pca::load(ctx.path(paths::PCA)).map_err(Ctx::stage_err(Stage::Bundle))?;

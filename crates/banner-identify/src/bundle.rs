@@ -6,7 +6,7 @@ use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Component, Path, PathBuf};
 
 use banner_parse::{BannerRecord, RecordKey, RecordWriter};
-use density_cluster::PredictionData;
+use density_cluster::PartitionedPrediction;
 use embed_index::Pca;
 use lcs_fingerprint::Fingerprint;
 use serde::{Deserialize, Serialize};
@@ -106,7 +106,7 @@ pub struct Bundle {
     manifest: BundleManifest,
     keys: Vec<RecordKey>,
     fingerprints: Vec<Fingerprint>,
-    prediction: PredictionData,
+    prediction: PartitionedPrediction,
     pca: Pca,
     cluster_labels: Vec<ClusteringLabels>,
 }
@@ -137,7 +137,7 @@ impl Bundle {
         let keys = read_keys(&dir.join(files::KEYS))?;
         let fingerprints = lcs_fingerprint::read_jsonl(dir.join(files::FINGERPRINTS))?;
         let prediction_path = dir.join(files::PREDICTION);
-        let prediction: PredictionData = read_json(&prediction_path)?;
+        let prediction: PartitionedPrediction = read_json(&prediction_path)?;
         let pca_path = dir.join(files::PCA);
         let pca = Pca::load(&pca_path).map_err(|source| Error::Index {
             path: pca_path.clone(),
@@ -224,7 +224,7 @@ impl Bundle {
     }
 
     /// The prediction data of every clustering (one per epsilon).
-    pub fn prediction(&self) -> &PredictionData {
+    pub fn prediction(&self) -> &PartitionedPrediction {
         &self.prediction
     }
 
@@ -380,7 +380,7 @@ pub struct BundleWriter<'a> {
     snapshot: String,
     model_dir: Option<PathBuf>,
     pca: Option<&'a Pca>,
-    prediction: Option<&'a PredictionData>,
+    prediction: Option<&'a PartitionedPrediction>,
     epsilons: Option<Vec<f64>>,
     headers: Option<Vec<String>>,
     fingerprints: Option<&'a [Fingerprint]>,
@@ -414,7 +414,7 @@ impl<'a> BundleWriter<'a> {
     }
 
     /// The prediction data, one clustering per epsilon.
-    pub fn prediction(mut self, prediction: &'a PredictionData) -> Self {
+    pub fn prediction(mut self, prediction: &'a PartitionedPrediction) -> Self {
         self.prediction = Some(prediction);
         self
     }

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use banner_parse::{BannerRecord, HttpBanner, RecordKey};
+use banner_parse::{BannerRecord, RecordKey};
 use embed_index::BannerEmbedder;
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -148,10 +148,12 @@ pub struct Identification {
 
 /// A bundle opened for identification, with Recog and the model as the options say.
 ///
-/// Identification is a pure function of the bundle and the banner: HTTP banners are parsed
-/// with [`HttpBanner`]; fingerprints and Recog match header values; with the model on,
-/// banners are embedded, projected with the bundle's PCA, placed in each clustering with
-/// HDBSCAN's approximate prediction and matched to their nearest known banners.
+/// Identification is a pure function of the bundle, the banner and its protocol: HTTP
+/// banners are parsed with [`banner_parse::HttpBanner`] and fingerprints and Recog match
+/// their header values; banners of text protocols (SSH, FTP, SMTP, Telnet, ...) are matched
+/// as Recog matches them (the greeting line). With the model on, banners are embedded,
+/// projected with the bundle's PCA, placed among their protocol's clusters in each clustering
+/// with HDBSCAN's approximate prediction and matched to their nearest known banners.
 #[derive(Debug)]
 pub struct Identifier {
     bundle: Bundle,
@@ -233,40 +235,74 @@ impl Identifier {
     /// # Errors
     /// The model's and the prediction's errors (with the bundle file concerned).
     pub fn identify_batch(&self, banners: &[&[u8]]) -> Result<Vec<Identification>> {
+        let given: Vec<(&[u8], Option<&str>)> = banners.iter().map(|&b| (b, None)).collect();
+        self.identify_batch_in(&given)
+    }
+
+    /// [`identify_batch`](Self::identify_batch) with the protocol of each banner where it is
+    /// known (`http`, `ssh`, ... as [`BannerRecord::protocol_family`]).
+    ///
+    /// The bundle's clusterings were fitted protocol by protocol: a banner with a protocol is
+    /// placed among that protocol's clusters and known banners only; one without is placed
+    /// with the protocol whose known banners lie nearest to it. A banner of a text protocol
+    /// (SSH, FTP, SMTP, Telnet, POP3, IMAP, NNTP: [`lcs_fingerprint::text_protocols`]) is
+    /// matched against that protocol's fingerprints and Recog database; any other banner is
+    /// parsed as HTTP and its headers matched. Without a protocol, a banner that starts with
+    /// `SSH-` is taken as SSH, any other as HTTP.
+    ///
+    /// # Errors
+    /// As [`identify_batch`](Self::identify_batch).
+    pub fn identify_batch_in(
+        &self,
+        banners: &[(&[u8], Option<&str>)],
+    ) -> Result<Vec<Identification>> {
         let mut out: Vec<Identification> = banners
             .par_chunks(MATCH_CHUNK)
             .flat_map_iter(|chunk| {
                 let mut memo = RecogMemo::new(MEMO_CAPACITY);
                 chunk
                     .iter()
-                    .map(|b| self.match_one(b, &mut memo))
+                    .map(|&(b, p)| self.match_one(b, p, &mut memo))
                     .collect::<Vec<_>>()
             })
             .collect();
         if self.model.is_some() && !banners.is_empty() {
-            let (_, reduced) = self.embed(banners)?;
-            self.place(&reduced, &mut out)?;
+            let bytes: Vec<&[u8]> = banners.iter().map(|&(b, _)| b).collect();
+            let protocols: Vec<Option<&str>> = banners.iter().map(|&(_, p)| p).collect();
+            let (_, reduced) = self.embed(&bytes)?;
+            self.place(&reduced, &protocols, &mut out)?;
         }
         Ok(out)
     }
 
     /// Fingerprints and Recog for one banner.
-    fn match_one(&self, banner: &[u8], memo: &mut RecogMemo) -> Identification {
-        let http = HttpBanner::parse(banner);
+    fn match_one(
+        &self,
+        banner: &[u8],
+        protocol: Option<&str>,
+        memo: &mut RecogMemo,
+    ) -> Identification {
+        let fingerprints = self.fingerprints.match_protocol(banner, protocol);
+        let recog = self
+            .recog
+            .as_ref()
+            .map(|r| r.match_protocol(banner, protocol, memo))
+            .unwrap_or_default();
         Identification {
-            fingerprints: self.fingerprints.match_banner(&http),
-            recog: self
-                .recog
-                .as_ref()
-                .map(|r| r.match_banner_memo(&http, memo))
-                .unwrap_or_default(),
+            fingerprints,
+            recog,
             clusters: Vec::new(),
             neighbours: Vec::new(),
         }
     }
 
     /// Clusters and neighbours of reduced points.
-    fn place(&self, reduced: &Array2<f32>, out: &mut [Identification]) -> Result<()> {
+    fn place(
+        &self,
+        reduced: &Array2<f32>,
+        protocols: &[Option<&str>],
+        out: &mut [Identification],
+    ) -> Result<()> {
         let prediction = self.bundle.prediction();
         let pred_err = |source| Error::Prediction {
             path: self.bundle.dir().join(crate::bundle::files::PREDICTION),
@@ -278,7 +314,7 @@ impl Identifier {
             predictions,
             nearest: neighbours,
         } = prediction
-            .place(reduced, self.options.neighbours)
+            .place(reduced, protocols, self.options.neighbours)
             .map_err(pred_err)?;
         let epsilons = &self.bundle.manifest().epsilons;
         let labels = self.bundle.cluster_labels();
@@ -341,7 +377,9 @@ impl Identifier {
     }
 
     /// Identifies records as they come, [`RECORD_CHUNK_BATCHES`] batches at a time (bounded
-    /// memory): one item per record, in input order. After an error the iterator ends.
+    /// memory): one item per record, in input order, each placed among the clusters of its
+    /// own protocol ([`identify_batch_in`](Self::identify_batch_in)). After an error the
+    /// iterator ends.
     pub fn identify_records<I>(&self, records: I) -> IdentifyRecords<'_, I::IntoIter>
     where
         I: IntoIterator<Item = BannerRecord>,
@@ -385,8 +423,13 @@ impl<I: Iterator<Item = BannerRecord>> Iterator for IdentifyRecords<'_, I> {
             self.done = true;
             return None;
         }
-        let banners: Vec<&[u8]> = batch.iter().map(|r| r.banner.as_slice()).collect();
-        match self.identifier.identify_batch(&banners) {
+        let families: Vec<String> = batch.iter().map(BannerRecord::protocol_family).collect();
+        let given: Vec<(&[u8], Option<&str>)> = batch
+            .iter()
+            .zip(&families)
+            .map(|(r, f)| (r.banner.as_slice(), Some(f.as_str())))
+            .collect();
+        match self.identifier.identify_batch_in(&given) {
             Ok(ids) => {
                 self.ready
                     .extend(batch.iter().map(BannerRecord::key).zip(ids));

@@ -7,7 +7,7 @@ use banner_parse::HttpBanner;
 use lcs_fingerprint::{Clustering, Fingerprint};
 use serde::{Deserialize, Serialize};
 
-use crate::matching::RecogMatchers;
+use crate::matching::{RecogMatchers, RecogMemo};
 
 /// Where a cluster's label comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,9 +74,11 @@ fn most_common(counts: HashMap<String, usize>) -> Option<(String, usize)> {
 
 /// A label for every cluster of every clustering (in order), as the bundle stores them.
 ///
-/// `banners[i]` is the banner of row `i` of every clustering. For each cluster, in this
-/// order: the Recog description matching most members when `recog` is given (a member
-/// counts once per description, whichever header matched); else the fingerprint of that
+/// `banners[i]` is the banner of row `i` of every clustering and `protocols[i]` its protocol
+/// (`http`, `ssh`, ...; `None` or missing: unknown, as
+/// [`RecogMatchers::match_protocol`] takes it). For each cluster, in this order: the Recog
+/// description matching most members when `recog` is given (a member counts once per
+/// description, whichever header or protocol database matched); else the fingerprint of that
 /// cluster (same clustering name and cluster id) with the largest support, labelled
 /// `header: regex` with share `support / members`; else the most common Server value (first
 /// line for banners that do not start with `HTTP/`). A cluster with none of these is absent.
@@ -96,7 +98,7 @@ fn most_common(counts: HashMap<String, usize>) -> Option<(String, usize)> {
 ///     b"SSH-2.0-OpenSSH_9.6\r\n",
 /// ];
 /// let c = Clustering { name: "eps=0.1".into(), labels: vec![Some(0), Some(0), Some(0), Some(1)] };
-/// let labels = label_clusters(&banners, &[c], &[], None);
+/// let labels = label_clusters(&banners, &[], &[c], &[], None);
 /// assert_eq!(labels[0].epsilon, 0.1);
 /// let l0 = &labels[0].labels[&0];
 /// assert_eq!((l0.label.as_str(), l0.source, l0.members), ("nginx", LabelSource::Server, 3));
@@ -105,17 +107,21 @@ fn most_common(counts: HashMap<String, usize>) -> Option<(String, usize)> {
 /// ```
 pub fn label_clusters(
     banners: &[&[u8]],
+    protocols: &[Option<&str>],
     clusterings: &[Clustering],
     fingerprints: &[Fingerprint],
     recog: Option<&RecogMatchers>,
 ) -> Vec<ClusteringLabels> {
     // Per banner: its Recog descriptions (deduplicated) and its Server value, computed once.
+    let mut memo = RecogMemo::new(4_096);
     let descriptions: Vec<Vec<String>> = match recog {
         Some(r) => banners
             .iter()
-            .map(|b| {
+            .enumerate()
+            .map(|(i, b)| {
+                let protocol = protocols.get(i).copied().flatten();
                 let mut d: Vec<String> = r
-                    .match_banner(&HttpBanner::parse(b))
+                    .match_protocol(b, protocol, &mut memo)
                     .into_iter()
                     .map(|m| m.description)
                     .collect();
@@ -236,7 +242,7 @@ mod tests {
             fp("eps=0.05/leaf", 0, "^lighttpd/(?P<version>[0-9]+)", 3),
             fp("eps=0.1", 1, "^never", 9),
         ];
-        let out = label_clusters(&banners, std::slice::from_ref(&c), &fps, None);
+        let out = label_clusters(&banners, &[], std::slice::from_ref(&c), &fps, None);
         assert_eq!(out.len(), 1);
         assert!((out[0].epsilon - 0.05).abs() < 1e-12);
         let l = &out[0].labels;

@@ -10,13 +10,14 @@
 //! ## API
 //!
 //! - [`Identifier::open`] (bundle + [`IdentifyOptions`]), then [`Identifier::identify`],
-//!   [`Identifier::identify_batch`] or [`Identifier::identify_records`], giving an
-//!   [`Identification`] per banner ([`FingerprintMatch`], [`RecogMatch`],
-//!   [`ClusterAssignment`], [`KnownNeighbour`]).
+//!   [`Identifier::identify_batch`], [`Identifier::identify_batch_in`] (with each banner's
+//!   protocol) or [`Identifier::identify_records`], giving an [`Identification`] per banner
+//!   ([`FingerprintMatch`], [`RecogMatch`], [`ClusterAssignment`], [`KnownNeighbour`]). Each
+//!   protocol was clustered on its own: a banner is placed among its protocol's clusters.
 //! - [`Bundle::open`] (verified against its [`BundleManifest`]) and [`BundleWriter`], with
 //!   [`label_clusters`] for the per-cluster labels ([`ClusteringLabels`], [`ClusterLabel`]).
-//! - The matchers on their own: [`FingerprintMatcher`] (one `RegexSet` per header) and
-//!   [`RecogMatchers`] (Recog's HTTP header databases).
+//! - The matchers on their own: [`FingerprintMatcher`] (one `RegexSet` per header or text
+//!   protocol field) and [`RecogMatchers`] (Recog's HTTP header and text protocol databases).
 //!
 //! The bundle layout is in docs/FORMATS.md.
 //!

@@ -1,5 +1,5 @@
-//! The model-free part of identification: generated fingerprints (one `RegexSet` per header)
-//! and Recog's HTTP header databases.
+//! The model-free part of identification: generated fingerprints (one `RegexSet` per header
+//! or text protocol field) and Recog's HTTP header and text protocol databases.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -28,10 +28,11 @@ pub struct FingerprintMatch {
     pub version: Option<String>,
 }
 
-/// A Recog match of one header value.
+/// A Recog match of one header value (or of a text protocol's banner).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecogMatch {
-    /// The header (`Server`, `Set-Cookie`, `WWW-Authenticate`).
+    /// The header (`Server`, `Set-Cookie`, `WWW-Authenticate`), or the text protocol's field
+    /// (`ssh.banner`, `ftp.banner`, ...).
     pub header: String,
     /// The fingerprint's description (Recog's `matched`).
     pub description: String,
@@ -144,30 +145,84 @@ impl FingerprintMatcher {
     pub fn match_banner(&self, http: &HttpBanner<'_>) -> Vec<FingerprintMatch> {
         let mut out = Vec::new();
         for h in &self.headers {
-            let mut seen: Vec<usize> = Vec::new();
-            for value in http.get_all(&h.header) {
-                for p in &h.set.matches(value) {
-                    if seen.contains(&p) {
-                        continue;
-                    }
-                    seen.push(p);
-                    let version = h.captures[p].as_ref().and_then(|re| {
-                        re.captures(value)
-                            .and_then(|c| c.name("version"))
-                            .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
-                    });
-                    let fingerprint = h.members[p];
-                    out.push(FingerprintMatch {
-                        header: h.header.clone(),
-                        fingerprint,
-                        regex: self.regexes[fingerprint].clone(),
-                        version,
-                    });
-                }
+            if !lcs_fingerprint::is_text_field(&h.header) {
+                self.match_values(h, http.get_all(&h.header), &mut out);
             }
         }
         out.sort_by_key(|m| m.fingerprint);
         out
+    }
+
+    /// The fingerprints of a text protocol's field (`ssh.banner`, ...:
+    /// [`lcs_fingerprint::text_field`]) that match `banner`, a banner of that protocol (its
+    /// text as [`lcs_fingerprint::field_values`] gives it), in fingerprint order.
+    ///
+    /// ```
+    /// use banner_identify::FingerprintMatcher;
+    /// let fp: lcs_fingerprint::Fingerprint = serde_json::from_value(serde_json::json!({
+    ///     "header": "ssh.banner", "regex": "^OpenSSH_(?P<version>[0-9]+(?:\\.[0-9]+)*)",
+    ///     "clustering": "eps=0.1", "cluster": 0, "support": 2, "cluster_size": 2,
+    ///     "matched": 2, "precision": 1.0, "draws": 1, "sources": [], "examples": []
+    /// }))?;
+    /// let m = FingerprintMatcher::new(&[fp])?;
+    /// let found = m.match_text("ssh.banner", b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3\r\n");
+    /// assert_eq!(found[0].version.as_deref(), Some("9.6"));
+    /// assert!(m.match_text("ftp.banner", b"220 OpenSSH_9.6\r\n").is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn match_text(&self, field: &str, banner: &[u8]) -> Vec<FingerprintMatch> {
+        let mut out = Vec::new();
+        for h in self
+            .headers
+            .iter()
+            .filter(|h| h.header.eq_ignore_ascii_case(field))
+        {
+            self.match_values(h, lcs_fingerprint::field_values(field, banner), &mut out);
+        }
+        out.sort_by_key(|m| m.fingerprint);
+        out
+    }
+
+    /// The fingerprints that match a banner of `protocol` (`http`, `ssh`, ...; `None`:
+    /// unknown): [`match_text`](Self::match_text) for a text protocol (an unknown protocol
+    /// whose banner starts with `SSH-` is SSH), else [`match_banner`](Self::match_banner) of
+    /// the banner parsed as HTTP.
+    pub fn match_protocol(&self, banner: &[u8], protocol: Option<&str>) -> Vec<FingerprintMatch> {
+        match text_protocol(banner, protocol) {
+            Some((_, field)) => self.match_text(field, banner),
+            None => self.match_banner(&HttpBanner::parse(banner)),
+        }
+    }
+
+    /// The fingerprints of `h` that match any of `values` (each once: the first matching
+    /// value gives the version), appended to `out`.
+    fn match_values<'v>(
+        &self,
+        h: &HeaderSet,
+        values: impl IntoIterator<Item = &'v [u8]>,
+        out: &mut Vec<FingerprintMatch>,
+    ) {
+        let mut seen: Vec<usize> = Vec::new();
+        for value in values {
+            for p in &h.set.matches(value) {
+                if seen.contains(&p) {
+                    continue;
+                }
+                seen.push(p);
+                let version = h.captures[p].as_ref().and_then(|re| {
+                    re.captures(value)
+                        .and_then(|c| c.name("version"))
+                        .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+                });
+                let fingerprint = h.members[p];
+                out.push(FingerprintMatch {
+                    header: h.header.clone(),
+                    fingerprint,
+                    regex: self.regexes[fingerprint].clone(),
+                    version,
+                });
+            }
+        }
     }
 
     /// Number of fingerprints.
@@ -182,15 +237,20 @@ impl FingerprintMatcher {
 }
 
 /// Recog's HTTP header databases (`http_servers.xml` for Server, `http_cookies.xml` for
-/// Set-Cookie, `http_wwwauth.xml` for WWW-Authenticate), compiled with the `RegexSet`
-/// prefilter ([`Matcher::best_match`], Recog's first-match semantics).
+/// Set-Cookie, `http_wwwauth.xml` for WWW-Authenticate) and its text protocols' databases
+/// (`ssh_banners.xml`, `ftp_banners.xml`, `smtp_banners.xml`, `telnet_banners.xml`, ...:
+/// [`lcs_fingerprint::text_protocols`]), compiled with the literal prefilter
+/// ([`Matcher::best_match`], Recog's first-match semantics).
 #[derive(Debug, Clone)]
 pub struct RecogMatchers {
     headers: Vec<(HttpHeader, Matcher)>,
+    /// `(protocol, field, matcher)` of each text protocol with a database.
+    text: Vec<(&'static str, &'static str, Matcher)>,
 }
 
 impl RecogMatchers {
-    /// Loads the HTTP header databases present in Recog's `xml/` folder `dir` (at least one).
+    /// Loads the HTTP header and text protocol databases present in Recog's `xml/` folder
+    /// `dir` (at least one).
     ///
     /// # Errors
     /// [`Error::Format`] when `dir` holds none of them; Recog's load and compile errors.
@@ -203,17 +263,28 @@ impl RecogMatchers {
                 dbs.push((h, Database::from_path(&path)?));
             }
         }
-        if dbs.is_empty() {
+        let mut text = Vec::new();
+        for (protocol, field, file) in lcs_fingerprint::text_protocols() {
+            let path = dir.join(file);
+            if path.is_file() {
+                let db = Database::from_path(&path)?;
+                text.push((protocol, field, MatcherBuilder::new().build(&db)?));
+            }
+        }
+        if dbs.is_empty() && text.is_empty() {
             return Err(Error::format(
                 dir,
                 "no Recog HTTP header database (http_servers.xml, http_cookies.xml, \
-                 http_wwwauth.xml) in this folder",
+                 http_wwwauth.xml) nor text protocol database (ssh_banners.xml, ...) in \
+                 this folder",
             ));
         }
-        Self::from_databases(&dbs.iter().map(|(h, d)| (*h, d)).collect::<Vec<_>>())
+        let mut out = Self::from_databases(&dbs.iter().map(|(h, d)| (*h, d)).collect::<Vec<_>>())?;
+        out.text = text;
+        Ok(out)
     }
 
-    /// Compiles already loaded databases, one per header.
+    /// Compiles already loaded HTTP header databases, one per header.
     ///
     /// # Errors
     /// The first fingerprint that does not compile.
@@ -222,12 +293,61 @@ impl RecogMatchers {
         for (h, db) in dbs {
             headers.push((*h, MatcherBuilder::new().build(db)?));
         }
-        Ok(Self { headers })
+        Ok(Self {
+            headers,
+            text: Vec::new(),
+        })
+    }
+
+    /// Adds (or replaces) the database of a text protocol (`ssh`, `ftp`, `smtp`, `telnet`,
+    /// ...: one of [`lcs_fingerprint::text_protocols`]).
+    ///
+    /// ```
+    /// use banner_identify::RecogMatchers;
+    /// let db = recog_compat::Database::from_xml_str(
+    ///     r#"<fingerprints matches="ssh.banner" protocol="ssh">
+    ///        <fingerprint pattern="^OpenSSH_([\w.]+)"><description>OpenSSH</description>
+    ///        <param pos="0" name="service.product" value="OpenSSH"/>
+    ///        <param pos="1" name="service.version"/></fingerprint></fingerprints>"#,
+    ///     "ssh_banners",
+    /// )?;
+    /// let recog = RecogMatchers::from_databases(&[])?.with_text_database("ssh", &db)?;
+    /// let mut memo = banner_identify::RecogMemo::default();
+    /// let found = recog.match_text("ssh", b"SSH-2.0-OpenSSH_9.6p1\r\n", &mut memo);
+    /// assert_eq!(found[0].header, "ssh.banner");
+    /// assert_eq!(found[0].params["service.version"], "9.6p1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Format`] for a protocol without a field; the first fingerprint that does not
+    /// compile.
+    pub fn with_text_database(mut self, protocol: &str, db: &Database) -> Result<Self> {
+        let Some((protocol, field, _)) = lcs_fingerprint::text_protocols()
+            .find(|(p, _, _)| p.eq_ignore_ascii_case(protocol.trim()))
+        else {
+            return Err(Error::format(
+                db.path.clone(),
+                format!(
+                    "'{}' is not a text protocol with a Recog field",
+                    bannerlm_base::escape_bytes(protocol.as_bytes())
+                ),
+            ));
+        };
+        let matcher = MatcherBuilder::new().build(db)?;
+        self.text.retain(|(p, _, _)| *p != protocol);
+        self.text.push((protocol, field, matcher));
+        Ok(self)
     }
 
     /// The headers with a database, in matching order.
     pub fn headers(&self) -> impl Iterator<Item = HttpHeader> + '_ {
         self.headers.iter().map(|(h, _)| *h)
+    }
+
+    /// The text protocols with a database (`ssh`, `ftp`, ...).
+    pub fn text_protocols(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.text.iter().map(|(p, _, _)| *p)
     }
 
     /// Recog's first match for each value of each header (a value whose match gives up, at
@@ -257,26 +377,7 @@ impl RecogMatchers {
         let mut out = Vec::new();
         for (k, (h, m)) in self.headers.iter().enumerate() {
             for value in http.get_all(h.name()) {
-                let found = if let Some(hit) = memo.get(k, value) {
-                    hit.clone()
-                } else {
-                    let found = match m.best_match(value) {
-                        Ok(Some(found)) => {
-                            let description = found.description().to_owned();
-                            let mut params = found.params;
-                            params.remove("matched");
-                            Some(RecogMatch {
-                                header: h.name().to_owned(),
-                                description,
-                                params,
-                            })
-                        }
-                        _ => None,
-                    };
-                    memo.insert(k, value, found.clone());
-                    found
-                };
-                if let Some(r) = found
+                if let Some(r) = best_match_memo(m, h.name(), k, value, memo)
                     && !out.contains(&r)
                 {
                     out.push(r);
@@ -285,6 +386,85 @@ impl RecogMatchers {
         }
         out
     }
+
+    /// Recog's matches for a banner of `protocol` (`http`, `ssh`, ...; `None`: unknown), as
+    /// [`FingerprintMatcher::match_protocol`] dispatches: [`match_text`](Self::match_text) for
+    /// a text protocol, else [`match_banner_memo`](Self::match_banner_memo) of the banner
+    /// parsed as HTTP.
+    pub fn match_protocol(
+        &self,
+        banner: &[u8],
+        protocol: Option<&str>,
+        memo: &mut RecogMemo,
+    ) -> Vec<RecogMatch> {
+        match text_protocol(banner, protocol) {
+            Some((protocol, _)) => self.match_text(protocol, banner, memo),
+            None => self.match_banner_memo(&HttpBanner::parse(banner), memo),
+        }
+    }
+
+    /// Recog's first match of the banner of a text protocol (`ssh`, `ftp`, `smtp`,
+    /// `telnet`, ...) in that protocol's database, on the text Recog matches
+    /// ([`recog_compat::banner_input`]: the greeting line without its prefix, the whole
+    /// banner for Telnet); empty without that database. See
+    /// [`with_text_database`](Self::with_text_database) for an example.
+    pub fn match_text(
+        &self,
+        protocol: &str,
+        banner: &[u8],
+        memo: &mut RecogMemo,
+    ) -> Vec<RecogMatch> {
+        let Some((k, (p, field, m))) = self
+            .text
+            .iter()
+            .enumerate()
+            .find(|(_, (p, _, _))| p.eq_ignore_ascii_case(protocol.trim()))
+        else {
+            return Vec::new();
+        };
+        let Some((_, text)) = recog_compat::banner_input(p, banner) else {
+            return Vec::new();
+        };
+        best_match_memo(m, field, self.headers.len() + k, text, memo)
+            .into_iter()
+            .collect()
+    }
+}
+
+/// The text protocol a banner is matched as: `(protocol, field)` when `protocol` (or, when it
+/// is unknown, an `SSH-` prefix) names a text protocol with a field; `None`: HTTP.
+fn text_protocol<'p>(banner: &[u8], protocol: Option<&'p str>) -> Option<(&'p str, &'static str)> {
+    let protocol = protocol.or_else(|| banner.starts_with(b"SSH-").then_some("ssh"))?;
+    lcs_fingerprint::text_field(protocol).map(|f| (protocol, f))
+}
+
+/// Recog's first match of `value` in `m`, as a [`RecogMatch`] of `header`, from `memo` when
+/// it holds the answer (slot `k`).
+fn best_match_memo(
+    m: &Matcher,
+    header: &str,
+    k: usize,
+    value: &[u8],
+    memo: &mut RecogMemo,
+) -> Option<RecogMatch> {
+    if let Some(hit) = memo.get(k, value) {
+        return hit.clone();
+    }
+    let found = match m.best_match(value) {
+        Ok(Some(found)) => {
+            let description = found.description().to_owned();
+            let mut params = found.params;
+            params.remove("matched");
+            Some(RecogMatch {
+                header: header.to_owned(),
+                description,
+                params,
+            })
+        }
+        _ => None,
+    };
+    memo.insert(k, value, found.clone());
+    found
 }
 
 /// A bounded memo of Recog answers by header and value, for one batch of banners: scans

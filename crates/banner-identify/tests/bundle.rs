@@ -1,4 +1,5 @@
-//! A tiny hand-built bundle (random tiny model, 48 HTTP records): it round-trips through
+//! A tiny hand-built bundle (random tiny model, 48 HTTP and 16 SSH records, each protocol
+//! clustered on its own): it round-trips through
 //! `BundleWriter` and `Bundle::open`, identifies with and without the model (fitted points
 //! keep their fitted labels; the nearest known banner of a record is itself), matches Recog,
 //! and refuses truncated, edited, newer or foreign bundles with an error naming the file.
@@ -17,7 +18,15 @@ use roberta_model::{RobertaConfig, RobertaForStability, default_device};
 
 const EPSILONS: [f64; 2] = [0.0, 0.5];
 
+/// Records of the bundle: 48 HTTP (three kinds by `i % 3`) and 16 SSH records.
 fn records() -> Vec<BannerRecord> {
+    let ssh = (0..16u8).map(|i| BannerRecord {
+        ip: std::net::IpAddr::from([10, 0, 1, i]),
+        port: 22,
+        snapshot: "2023-07".into(),
+        protocol: "ssh".into(),
+        banner: format!("SSH-2.0-OpenSSH_9.{}p1 Debian-{i}\r\n", i % 4).into_bytes(),
+    });
     (0..48u8)
         .map(|i| {
             let banner = match i % 3 {
@@ -35,7 +44,12 @@ fn records() -> Vec<BannerRecord> {
                 banner: banner.into_bytes(),
             }
         })
+        .chain(ssh)
         .collect()
+}
+
+fn is_ssh(r: &BannerRecord) -> bool {
+    r.protocol == "ssh"
 }
 
 fn fingerprints() -> Vec<Fingerprint> {
@@ -52,6 +66,10 @@ fn fingerprints() -> Vec<Fingerprint> {
         fp("Server", r"^lighttpd/1\.4\.[0-9]+$"),
         fp("WWW-Authenticate", r"^Basic realm=.*$"),
         fp("Server", r"^never$"),
+        fp(
+            "ssh.banner",
+            r"^OpenSSH_(?P<version>[0-9]+(?:\.[0-9]+)*)p1 Debian",
+        ),
     ]
 }
 
@@ -92,14 +110,15 @@ fn build(root: &Path) -> (PathBuf, Vec<BannerRecord>, Vec<Vec<Option<usize>>>) {
     w.finish().expect("finish");
     let pca = PcaParams::new(4).fit(&x).expect("pca");
     let reduced = pca.transform(&x).expect("transform");
+    // Each protocol clustered on its own, as the pipeline does.
+    let groups: Vec<String> = records.iter().map(BannerRecord::protocol_family).collect();
     let fit = Hdbscan::params(4)
         .min_samples(3)
-        .fit(&reduced)
+        .check()
+        .expect("params")
+        .fit_partitioned(&reduced, &groups, &EPSILONS, |_, _| {})
         .expect("hdbscan");
-    let clusterings = fit.select_epsilons(&EPSILONS).expect("select");
-    let prediction = fit
-        .prediction_data(&reduced, &clusterings)
-        .expect("prediction data");
+    let (clusterings, prediction) = (fit.clusterings, fit.prediction);
     let named: Vec<Clustering> = clusterings
         .iter()
         .map(|c| Clustering {
@@ -109,7 +128,8 @@ fn build(root: &Path) -> (PathBuf, Vec<BannerRecord>, Vec<Vec<Option<usize>>>) {
         .collect();
     let refs: Vec<&[u8]> = banners.iter().map(Vec::as_slice).collect();
     let fps = fingerprints();
-    let labels = label_clusters(&refs, &named, &fps, None);
+    let protocols: Vec<Option<&str>> = groups.iter().map(|g| Some(g.as_str())).collect();
+    let labels = label_clusters(&refs, &protocols, &named, &fps, None);
     let out = root.join("bundle");
     let manifest = BundleWriter::new()
         .snapshot("2023-07")
@@ -123,8 +143,11 @@ fn build(root: &Path) -> (PathBuf, Vec<BannerRecord>, Vec<Vec<Option<usize>>>) {
         .records(&records)
         .write(&out)
         .expect("write bundle");
-    assert_eq!(manifest.records, 48);
-    assert_eq!(manifest.headers, vec!["Server", "WWW-Authenticate"]);
+    assert_eq!(manifest.records, 64);
+    assert_eq!(
+        manifest.headers,
+        vec!["Server", "WWW-Authenticate", "ssh.banner"]
+    );
     let fitted = clusterings.into_iter().map(|c| c.labels).collect();
     (out, records, fitted)
 }
@@ -151,6 +174,19 @@ fn model_off_matches_fingerprints_only() {
     for ((key, ident), r) in out.iter().zip(&records) {
         assert_eq!(*key, r.key());
         assert_eq!(ident, &id.identify(&r.banner).expect("one"));
+        if is_ssh(r) {
+            // The text protocol's fingerprint, on the greeting without `SSH-2.0-`.
+            assert_eq!(ident.fingerprints.len(), 1, "{ident:?}");
+            assert_eq!(ident.fingerprints[0].fingerprint, 4);
+            assert_eq!(ident.fingerprints[0].header, "ssh.banner");
+            assert!(
+                ident.fingerprints[0]
+                    .version
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("9."))
+            );
+            continue;
+        }
         let expect = match r
             .ip
             .to_string()
@@ -196,6 +232,18 @@ fn model_on_fitted_points_keep_their_labels() {
                 .map(|l| l.label.clone());
             assert_eq!(a.label, expect);
         }
+    }
+    // Each protocol clustered on its own: SSH records only in SSH clusters, near SSH records.
+    let prediction = b.prediction();
+    for (o, r) in out.iter().zip(&records) {
+        for (c, a) in o.clusters.iter().enumerate() {
+            if let Some(l) = a.cluster {
+                let want = if is_ssh(r) { "ssh" } else { "http" };
+                assert_eq!(prediction.group_of_cluster(c, l), Some(want));
+            }
+        }
+        let keys: Vec<&banner_parse::RecordKey> = o.neighbours.iter().map(|n| &n.key).collect();
+        assert!(keys.iter().all(|k| k.protocol == r.protocol), "{keys:?}");
     }
     for (o, r) in out.iter().zip(&records) {
         assert_eq!(o.neighbours.len(), 3);
@@ -301,11 +349,14 @@ fn recog_and_labels() {
 </fingerprints>"#,
     )
     .expect("write xml");
-    let id = Identifier::open(
-        &bundle,
-        IdentifyOptions::default().model(false).recog_dir(&recog),
-    )
-    .expect("open");
+    let open_with_recog = || {
+        Identifier::open(
+            &bundle,
+            IdentifyOptions::default().model(false).recog_dir(&recog),
+        )
+        .expect("open")
+    };
+    let id = open_with_recog();
     let found = id
         .identify(b"HTTP/1.1 200 OK\r\nServer: nginx/1.25.3\r\n\r\n")
         .expect("identify");
@@ -319,15 +370,57 @@ fn recog_and_labels() {
     let banners: Vec<&[u8]> = records.iter().map(|r| r.banner.as_slice()).collect();
     let c = Clustering {
         name: "eps=0.1".into(),
-        labels: (0..records.len()).map(|i| Some(i % 3)).collect(),
+        labels: records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (!is_ssh(r)).then_some(i % 3))
+            .collect(),
     };
-    let labels = label_clusters(&banners, &[c], &[], Some(&matchers));
+    let labels = label_clusters(&banners, &[], &[c], &[], Some(&matchers));
     assert_eq!(labels[0].labels[&0].source, LabelSource::Recog);
     assert_eq!(labels[0].labels[&0].label, "nginx");
     assert!((labels[0].labels[&0].share - 1.0).abs() < 1e-12);
     // WWW-Authenticate only: no Recog match, no Server value, so no label
     assert!(!labels[0].labels.contains_key(&1));
     assert_eq!(labels[0].labels[&2].source, LabelSource::Server);
+    // A text protocol's database: SSH banners matched on their greeting, with or without
+    // the record's protocol; the SSH cluster labelled by it.
+    std::fs::write(
+        recog.join("ssh_banners.xml"),
+        r#"<fingerprints matches="ssh.banner" protocol="ssh">
+  <fingerprint pattern="^OpenSSH_([\w.]+) Debian">
+    <description>OpenSSH on Debian</description>
+    <param pos="0" name="service.product" value="OpenSSH"/>
+    <param pos="1" name="service.version"/>
+  </fingerprint>
+</fingerprints>"#,
+    )
+    .expect("write xml");
+    let id = open_with_recog();
+    let ssh = b"SSH-2.0-OpenSSH_9.6p1 Debian-3\r\n";
+    let found = id.identify(ssh).expect("identify");
+    assert_eq!(found.recog.len(), 1, "{found:?}");
+    assert_eq!(found.recog[0].header, "ssh.banner");
+    assert_eq!(found.recog[0].params["service.version"], "9.6p1");
+    assert_eq!(found.fingerprints[0].header, "ssh.banner");
+    let given = id
+        .identify_batch_in(&[(&ssh[..], Some("ssh")), (&ssh[..], Some("ftp"))])
+        .expect("identify");
+    assert_eq!(given[0], found);
+    assert!(given[1].recog.is_empty() && given[1].fingerprints.is_empty());
+    let matchers = banner_identify::RecogMatchers::load_dir(&recog).expect("recog");
+    assert_eq!(matchers.text_protocols().collect::<Vec<_>>(), vec!["ssh"]);
+    let protocols: Vec<Option<&str>> = records.iter().map(|r| Some(r.protocol.as_str())).collect();
+    let c = Clustering {
+        name: "eps=0.1".into(),
+        labels: records
+            .iter()
+            .map(|r| Some(usize::from(is_ssh(r))))
+            .collect(),
+    };
+    let labels = label_clusters(&banners, &protocols, &[c], &[], Some(&matchers));
+    assert_eq!(labels[0].labels[&1].label, "OpenSSH on Debian");
+    assert_eq!(labels[0].labels[&1].source, LabelSource::Recog);
     // no database in the folder: a clear error
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).expect("mkdir");

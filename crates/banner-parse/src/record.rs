@@ -68,6 +68,25 @@ impl BannerRecord {
     pub fn is_http(&self) -> bool {
         self.protocol.eq_ignore_ascii_case("http") || self.protocol.eq_ignore_ascii_case("https")
     }
+
+    /// The protocol family the record is clustered in: `http` for HTTP and HTTPS, else the
+    /// protocol in ASCII lowercase.
+    ///
+    /// ```
+    /// let line = r#"{"ip":"192.0.2.1","port":443,"snapshot":"s","protocol":"HTTPS","banner":"HTTP/1.1 200 OK"}"#;
+    /// let mut r: banner_parse::BannerRecord = serde_json::from_str(line)?;
+    /// assert_eq!(r.protocol_family(), "http");
+    /// r.protocol = "SSH".into();
+    /// assert_eq!(r.protocol_family(), "ssh");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn protocol_family(&self) -> String {
+        if self.is_http() {
+            "http".to_owned()
+        } else {
+            self.protocol.to_ascii_lowercase()
+        }
+    }
 }
 
 /// Identifies one record: the fields every per-record output carries so it

@@ -10,6 +10,9 @@
 //! - Hierarchy: [`MstEdge`], [`SingleLinkage`] ([`Merge`]), [`CondensedTree`] ([`CondensedEdge`]).
 //! - New points: [`HdbscanFit::prediction_data`] → [`PredictionData`] (serde) →
 //!   [`predict`](PredictionData::predict) → [`Prediction`] per clustering.
+//! - Groups apart (one per protocol): [`ValidHdbscanParams::fit_partitioned`] →
+//!   [`PartitionedFit`] (the clusterings and a [`PartitionedPrediction`] of
+//!   [`PredictionPart`]s): no cluster holds rows of two groups.
 //! - Output: [`write_jsonl`], [`write_jsonl_file`] → [`ClusterRecord`] ([`Assignment`]).
 //! - Against known classes: [`cluster_figures`] → [`ClusterFigures`] ([`LargestCluster`]);
 //!   partitions against each other: [`adjusted_rand_index`]; prediction against a refit:
@@ -132,6 +135,7 @@ mod holdout;
 mod hyperparams;
 mod knn;
 mod output;
+mod partition;
 mod points;
 mod predict;
 mod select;
@@ -148,6 +152,9 @@ pub use hyperparams::{
     HdbscanParams, SelectionMethod, SelectionParams, ValidHdbscanParams, ValidSelectionParams,
 };
 pub use output::{Assignment, ClusterRecord, write_jsonl, write_jsonl_file};
+pub use partition::{
+    PARTITIONED_FORMAT_VERSION, PartitionedFit, PartitionedPrediction, PredictionPart,
+};
 pub use predict::{PREDICTION_FORMAT_VERSION, Placement, Prediction, PredictionData};
 pub use select::{ClusterSummary, Clustering};
 pub use tree::{CondensedEdge, CondensedTree, Merge, SingleLinkage};

@@ -76,7 +76,8 @@ It does not depend on the model.
   [`DEFAULT_COOKIE_ATTRIBUTES`].
 - Recog: [`to_recog`], [`recog_matches`]; [`compare_with_recog`] and
   [`compare_text_with_recog`] -> [`RecogComparison`] of [`HeaderRecovery`] digests.
-- Text fields: [`text_field`], [`is_text_field`], [`text_database`], [`field_values`].
+- Text fields: [`text_field`], [`is_text_field`], [`text_database`], [`field_values`],
+  [`text_protocols`].
 - Scoring against known products: [`score_fingerprints`], [`FingerprintScore`],
   [`product_coverage`], [`ProductCoverage`].
 - Errors: [`Error`], [`ParamsError`], [`Result`].
@@ -151,4 +152,6 @@ pub use pieces::{CommonPieces, Piece, PieceFinder};
 pub use recog::{recog_matches, to_recog};
 pub use sanitize::DEFAULT_COOKIE_ATTRIBUTES;
 pub use score::{FingerprintScore, ProductCoverage, product_coverage, score_fingerprints};
-pub use text::{compare_text_with_recog, field_values, is_text_field, text_database, text_field};
+pub use text::{
+    compare_text_with_recog, field_values, is_text_field, text_database, text_field, text_protocols,
+};

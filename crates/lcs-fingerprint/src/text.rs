@@ -44,6 +44,18 @@ pub fn text_field(protocol: &str) -> Option<&'static str> {
         .map(|(_, f, _)| *f)
 }
 
+/// Every text protocol with a field: `(protocol, field, Recog database file)`, for example
+/// `("ssh", "ssh.banner", "ssh_banners.xml")`.
+///
+/// ```
+/// let all: Vec<_> = lcs_fingerprint::text_protocols().collect();
+/// assert!(all.contains(&("smtp", "smtp.banner", "smtp_banners.xml")));
+/// assert!(all.iter().all(|(p, f, _)| lcs_fingerprint::text_field(p) == Some(*f)));
+/// ```
+pub fn text_protocols() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    FIELDS.iter().copied()
+}
+
 /// The protocol and Recog database file of a text field (`ssh.banner` -> `ssh`,
 /// `ssh_banners.xml`).
 pub(crate) fn field_protocol(field: &str) -> Option<(&'static str, &'static str)> {
