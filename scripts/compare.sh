@@ -431,15 +431,15 @@ row_recog() {
   if ! ruby_cmd -e 'require "recog"' >/dev/null 2>&1; then skip_row recog "the recog gem does not load (gem install recog, or RECOG_RUBY_LIB=<recog checkout>/lib)"; return; fi
   local lb; lb=$(load1)
   export RECOG_XML_DIR
-  run_bench recog recog '^recog_http_servers/best_match/' || return
+  run_bench recog recog '^recog_http_servers/best_match/examples/' || return
   local rounds=10; [ "$QUICK" = 1 ] && rounds=3
   run_peer recog ruby_cmd benches/ruby/recog_nizer_bench.rb "$RECOG_XML_DIR/http_servers.xml" "$rounds" || return
   local la p n; la=$(load1)
   p=$(sed -nE 's/.* median_s=([0-9.]+) .*/\1/p' "$WORK/logs/recog.peer.log" | tail -1)
   n=$(sed -nE 's/.* banners=([0-9]+) .*/\1/p' "$WORK/logs/recog.peer.log" | tail -1)
   local v
-  for v in regexset_prefilter no_prefilter; do
-    add_result recog "Recog best match, ${n:-?} banners, $v" "$(criterion_median "recog_http_servers/best_match/$v")" "Ruby Recog::Nizer.match (median of $rounds)" "$p" "$lb" "$la" "$(rel "${BIN[recog]}")" ""
+  for v in literal_prefilter no_prefilter; do
+    add_result recog "Recog best match, ${n:-?} banners, $v" "$(criterion_median "recog_http_servers/best_match/examples/$v")" "Ruby Recog::Nizer.match (median of $rounds)" "$p" "$lb" "$la" "$(rel "${BIN[recog]}")" ""
   done
 }
 
