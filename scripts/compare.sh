@@ -238,7 +238,7 @@ ruby_versions() {
   command -v ruby >/dev/null 2>&1 || return 0
   echo "ruby $(ruby -e 'print RUBY_VERSION' 2>/dev/null)"
   local v
-  v=$(ruby_cmd -e 'require "recog"; print Recog::VERSION' 2>/dev/null) && echo "recog $v${RECOG_LIB:+ (from $RECOG_LIB)}"
+  v=$(ruby_cmd -e 'require "recog"; print Recog::VERSION' 2>/dev/null) && echo "recog $v${RECOG_LIB:+ (from RECOG_RUBY_LIB)}"
 }
 
 # ---------------------------------------------------------------------------------------
