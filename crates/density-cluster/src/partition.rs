@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::algorithm::{Element, Progress};
 use crate::error::{Error, Result};
 use crate::hyperparams::{SelectionParams, ValidHdbscanParams};
-use crate::predict::{Placement, Prediction, PredictionData};
+use crate::predict::{Placement, Prediction, PredictionData, euclidean};
 use crate::select::Clustering;
 
 /// The format version of saved [`PartitionedPrediction`] that this build writes and reads.
@@ -244,6 +244,13 @@ impl PartitionedPrediction {
         }
         let n = saved.n_points;
         let m = saved.selections.len();
+        // Sized from the rows actually stored, never from the claimed count alone.
+        let total: usize = saved.parts.iter().map(|p| p.rows.len()).sum();
+        if total != n {
+            return Err(invalid(format!(
+                "the groups hold {total} rows, the data claims {n} fitted points"
+            )));
+        }
         let mut seen = vec![false; n];
         let mut by_group = BTreeMap::new();
         let mut offsets = vec![0usize; m];
@@ -491,15 +498,7 @@ fn place_in_part<A: Element, S: Data<Elem = A>>(
     let nearest = q
         .rows()
         .into_iter()
-        .map(|r| {
-            let d = r
-                .iter()
-                .zip(&point)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f64>()
-                .sqrt();
-            vec![(0, d as f32)]
-        })
+        .map(|r| vec![(0, euclidean(r.iter(), &point) as f32)])
         .collect();
     let n_clusterings = part.label_offsets.len();
     let outlier = Prediction {

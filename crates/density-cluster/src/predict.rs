@@ -776,13 +776,10 @@ fn nearest(index: &Points, q: &Array2<f64>, k: usize) -> Vec<Vec<(f64, usize)>> 
                 .buf
                 .into_iter()
                 .map(|(_, j)| {
-                    let d = qr
-                        .iter()
-                        .zip(index.data.row(j))
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum::<f64>()
-                        .sqrt();
-                    (d, index.perm[j])
+                    (
+                        euclidean(qr.iter(), index.data.row(j).iter()),
+                        index.perm[j],
+                    )
                 })
                 .collect();
             exact.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -790,6 +787,18 @@ fn nearest(index: &Points, q: &Array2<f64>, k: usize) -> Vec<Vec<(f64, usize)>> 
             exact
         })
         .collect()
+}
+
+/// The Euclidean distance of two rows.
+pub(crate) fn euclidean<'a>(
+    a: impl IntoIterator<Item = &'a f64>,
+    b: impl IntoIterator<Item = &'a f64>,
+) -> f64 {
+    a.into_iter()
+        .zip(b)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// [`nearest`] for any number of (centred) query rows: the queries are grouped by their
@@ -1054,13 +1063,10 @@ mod tests {
             .map(|qr| {
                 let mut all: Vec<(f64, usize)> = (0..index.len())
                     .map(|j| {
-                        let d = qr
-                            .iter()
-                            .zip(index.data.row(j))
-                            .map(|(a, b)| (a - b) * (a - b))
-                            .sum::<f64>()
-                            .sqrt();
-                        (d, index.perm[j])
+                        (
+                            euclidean(qr.iter(), index.data.row(j).iter()),
+                            index.perm[j],
+                        )
                     })
                     .collect();
                 all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

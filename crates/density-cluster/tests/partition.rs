@@ -199,6 +199,10 @@ fn edited_files_are_refused() {
         ),
         ("row in no group", Box::new(|v| v["n_points"] = 1001.into())),
         (
+            "huge point count",
+            Box::new(|v| v["n_points"] = serde_json::json!(u64::MAX / 2)),
+        ),
+        (
             "label offsets",
             Box::new(|v| v["parts"][1]["label_offsets"][0] = 0.into()),
         ),
